@@ -1,0 +1,303 @@
+"""``pytools test``: every tier, one table, one JSON file.
+
+Tiers: ``cargo`` (workspace tests, loom models), ``lint`` (clippy, rustfmt),
+``pytest`` (pytools' unit tests, the hypothesis tests of the core), ``kunit``
+(in-kernel suites) and ``e2e`` (binder programs in the guest). The in-kernel
+tiers run for each requested allocator and config; one boot serves both: the
+KUnit suites run at boot, then the guest programs.
+
+A suite that was expected but did not run is an ``error`` row, never a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import ktap
+from .build import ALLOCATORS, CONFIGS, Builder, BuildRequest
+from .errors import PytoolsError
+from .guest import E2E_PREFIX, build_guest_programs, e2e_command
+from .runner import Runner
+from .settings import REPO, Settings
+from .vm import probe_accel, run_guest
+
+TIERS = ("cargo", "lint", "pytest", "kunit", "e2e")
+# KUnit suites each allocator must run: a missing one is an error.
+EXPECTED_KUNIT: dict[str, tuple[str, ...]] = {
+    "c": ("binder_alloc",),
+    "rust": ("binder_alloc",),
+}
+KUNIT_FILTER = "binder_alloc*"
+CARGO_CASE = re.compile(r"^test (.+?) \.\.\. (ok|FAILED|ignored)\b")
+CARGO_RUNNING = re.compile(r"^\s+Running (?:unittests )?(\S+)(?: \((\S+)\))?")
+CARGO_DOC = re.compile(r"^\s+Doc-tests (\S+)")
+
+
+@dataclass(frozen=True)
+class Row:
+    tier: str
+    suite: str
+    case: str
+    allocator: str
+    config: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class TestRequest:
+    allocators: tuple[str, ...] = ("c",)
+    configs: tuple[str, ...] = CONFIGS
+    tiers: tuple[str, ...] = TIERS
+    json_path: Path | None = None
+    boot_timeout: float = 900.0
+
+
+@dataclass
+class TestReport:
+    accel: str = "tcg"
+    accel_reason: str = ""
+    results: list[Row] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        out = {"pass": 0, "fail": 0, "skip": 0, "error": 0}
+        for row in self.results:
+            out[row.status] += 1
+        return out
+
+    def ok(self) -> bool:
+        counts = self.counts()
+        return counts["fail"] == 0 and counts["error"] == 0 and counts["pass"] > 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "accel": self.accel,
+            "accel_reason": self.accel_reason,
+            "timings_seconds": {k: round(v, 1) for k, v in self.timings.items()},
+            "results": [asdict(row) for row in self.results],
+        }
+
+
+def parse_cargo(lines: list[str]) -> list[tuple[str, str, str]]:
+    """(suite, case, status) rows from ``cargo test`` output."""
+    rows = []
+    suite = "cargo"
+    for line in lines:
+        running = CARGO_RUNNING.match(line)
+        doc = CARGO_DOC.match(line)
+        if running:
+            target = running.group(2) or running.group(1)
+            suite = Path(target).name.rsplit("-", 1)[0]
+        elif doc:
+            suite = f"doctest:{doc.group(1)}"
+        case = CARGO_CASE.match(line)
+        if case:
+            status = {"ok": "pass", "FAILED": "fail", "ignored": "skip"}[case.group(2)]
+            rows.append((suite, case.group(1), status))
+    return rows
+
+
+def parse_junit(path: Path) -> list[tuple[str, str, str, str]]:
+    """(suite, case, status, detail) rows from a pytest JUnit XML file."""
+    rows = []
+    for case in ET.parse(path).getroot().iter("testcase"):
+        suite = case.get("classname", "pytest")
+        name = case.get("name", "?")
+        status, detail = "pass", ""
+        for child in case:
+            if child.tag in ("failure",):
+                status, detail = "fail", (child.get("message") or "")[:200]
+            elif child.tag == "error":
+                status, detail = "error", (child.get("message") or "")[:200]
+            elif child.tag == "skipped":
+                status, detail = "skip", (child.get("message") or "")[:200]
+        rows.append((suite, name, status, detail))
+    return rows
+
+
+class TestRun:
+    def __init__(self, settings: Settings, runner: Runner,
+                 say: Callable[[str], None] = print) -> None:
+        self.s = settings
+        self.runner = runner
+        self.say = say
+        self.report = TestReport()
+
+    def add(self, *args: str) -> None:
+        self.report.results.append(Row(*args))
+
+    def timed(self, name: str, fn: Callable[[], None]) -> None:
+        start = time.monotonic()
+        self.say(f"==> {name}")
+        try:
+            fn()
+        finally:
+            self.report.timings[name] = time.monotonic() - start
+
+    # userspace tiers -----------------------------------------------------
+
+    def cargo(self) -> None:
+        done = self.runner.run(["cargo", "test", "--workspace", "-j2", "--no-fail-fast"],
+                               cwd=REPO, sink=self.say)
+        rows = parse_cargo(done.lines)
+        for suite, case, status in rows:
+            self.add("cargo", suite, case, "-", "-", status)
+        if done.returncode != 0 and not any(r[2] == "fail" for r in rows):
+            self.add("cargo", "cargo", "cargo test", "-", "-", "error",
+                     f"cargo test exited {done.returncode} without a failing case "
+                     "(build error?)")
+        if not rows:
+            self.add("cargo", "cargo", "cargo test", "-", "-", "error", "no test ran")
+
+    def lint(self) -> None:
+        for case, argv in (
+            ("clippy", ["cargo", "clippy", "--workspace", "--all-targets", "-j2", "--",
+                        "-D", "warnings"]),
+            ("rustfmt", ["cargo", "fmt", "--all", "--check"]),
+        ):
+            done = self.runner.run(argv, cwd=REPO, sink=self.say)
+            status = "pass" if done.returncode == 0 else "fail"
+            detail = "" if status == "pass" else "\n".join(done.lines[-5:])
+            self.add("lint", "rust", case, "-", "-", status, detail)
+
+    def pytest(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            xml = Path(tmp) / "junit.xml"
+            done = self.runner.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                    f"--junitxml={xml}", "pytools/tests", "tests/python"],
+                                   cwd=REPO, sink=self.say)
+            if not xml.exists():
+                self.add("pytest", "pytest", "pytest", "-", "-", "error",
+                         f"pytest exited {done.returncode} without a report")
+                return
+            rows = parse_junit(xml)
+        for suite, case, status, detail in rows:
+            self.add("pytest", suite, case, "-", "-", status, detail)
+        if not rows:
+            self.add("pytest", "pytest", "pytest", "-", "-", "error", "no test ran")
+
+    # in-kernel tiers -----------------------------------------------------
+
+    def kernel(self, req: TestRequest, alloc: str, config: str) -> None:
+        builder = Builder(self.s, self.runner, say=self.say)
+        want_e2e = "e2e" in req.tiers
+        try:
+            result = builder.build(BuildRequest(alloc=alloc, config=config))
+            guest_dir = build_guest_programs(self.s, self.runner) if want_e2e else None
+        except PytoolsError as exc:
+            for tier in ("kunit", "e2e"):
+                if tier in req.tiers:
+                    self.add(tier, "build", f"{alloc}-{config}", alloc, config, "error",
+                             str(exc).splitlines()[0])
+            self.say(exc.render() if hasattr(exc, "render") else str(exc))
+            return
+        command = e2e_command(guest_dir, alloc) if guest_dir else "true"
+        append = [f"kunit.filter_glob={KUNIT_FILTER}"]
+        if "kunit" not in req.tiers:
+            append = ["kunit.enable=0"]
+        try:
+            run = run_guest(self.s, self.runner, result.build_dir, command,
+                            accel=self.report.accel, timeout=req.boot_timeout, append=append)
+        except PytoolsError as exc:
+            for tier in ("kunit", "e2e"):
+                if tier in req.tiers:
+                    self.add(tier, "boot", f"{alloc}-{config}", alloc, config, "error",
+                             str(exc).splitlines()[0])
+            self.say(str(exc))
+            return
+        self.say(f"[guest] {alloc}-{config}: exit {run.returncode} after {run.seconds:.0f} s "
+                 f"({run.accel})")
+        kernel_lines = [line for line in run.lines if E2E_PREFIX not in line]
+        e2e_lines = [line.split(E2E_PREFIX, 1)[1] for line in run.lines if E2E_PREFIX in line]
+        tree = result.work_tree
+        if "kunit" in req.tiers:
+            rows = ktap.parse(tree, kernel_lines)
+            seen = {r.suite for r in rows}
+            for row in rows:
+                self.add("kunit", row.suite, row.case, alloc, config, row.status, row.detail)
+            for suite in EXPECTED_KUNIT[alloc]:
+                if suite not in seen:
+                    self.add("kunit", suite, "<suite>", alloc, config, "error",
+                             "expected suite did not run")
+        if want_e2e:
+            rows = ktap.parse(tree, e2e_lines, flat_suite="binder_e2e")
+            for row in rows:
+                self.add("e2e", row.suite, row.case, alloc, config, row.status, row.detail)
+            if not rows:
+                self.add("e2e", "binder_e2e", "<suite>", alloc, config, "error",
+                         f"no KTAP output from the guest program (exit {run.returncode})")
+            elif run.returncode != 0 and not any(r.status in ("fail", "error") for r in rows):
+                self.add("e2e", "binder_e2e", "<exit status>", alloc, config, "error",
+                         f"guest program exited {run.returncode} with no failing case")
+        reports = run.kernel_reports()
+        self.add("kernel", "kernel_log", "no_kernel_reports", alloc, config,
+                 "fail" if reports else "pass", "\n".join(reports[:5]))
+
+    def run(self, req: TestRequest) -> TestReport:
+        for tier in req.tiers:
+            if tier not in TIERS:
+                raise PytoolsError(f"unknown tier {tier!r}", f"choose from {', '.join(TIERS)}")
+        for alloc in req.allocators:
+            if alloc not in ALLOCATORS:
+                raise PytoolsError(f"unknown allocator {alloc!r}",
+                                   f"choose from {', '.join(ALLOCATORS)}")
+        for config in req.configs:
+            if config not in CONFIGS:
+                raise PytoolsError(f"unknown config {config!r}",
+                                   f"choose from {', '.join(CONFIGS)}")
+        accel = probe_accel(self.s, self.runner)
+        self.report.accel, self.report.accel_reason = accel.name, accel.reason
+        self.say(f"accelerator: {accel.name} ({accel.reason})")
+        if "cargo" in req.tiers:
+            self.timed("cargo", self.cargo)
+        if "lint" in req.tiers:
+            self.timed("lint", self.lint)
+        if "pytest" in req.tiers:
+            self.timed("pytest", self.pytest)
+        if "kunit" in req.tiers or "e2e" in req.tiers:
+            for config in req.configs:
+                for alloc in req.allocators:
+                    self.timed(f"kernel {alloc}-{config}",
+                               lambda a=alloc, c=config: self.kernel(req, a, c))
+        return self.report
+
+
+def summary(report: TestReport) -> str:
+    """A table grouped by tier/allocator/config, failures listed, closing count line."""
+    groups: dict[tuple[str, str, str], dict[str, int]] = {}
+    for row in report.results:
+        key = (row.tier, row.allocator, row.config)
+        groups.setdefault(key, {"pass": 0, "fail": 0, "skip": 0, "error": 0})
+        groups[key][row.status] += 1
+    out = [f"{'tier':<8} {'alloc':<6} {'config':<8} {'pass':>5} {'fail':>5} {'skip':>5} "
+           f"{'error':>5}"]
+    for (tier, alloc, config), c in groups.items():
+        out.append(f"{tier:<8} {alloc:<6} {config:<8} {c['pass']:>5} {c['fail']:>5} "
+                   f"{c['skip']:>5} {c['error']:>5}")
+    bad = [r for r in report.results if r.status in ("fail", "error")]
+    for row in bad:
+        out.append(f"{row.status.upper()}: {row.tier} {row.allocator}-{row.config} "
+                   f"{row.suite}.{row.case}: {row.detail.splitlines()[0] if row.detail else ''}")
+    for row in report.results:
+        if "divergence" in row.detail:
+            out.append(f"DIVERGENCE (designed): {row.suite}.{row.case} on {row.allocator}: "
+                       f"{row.detail}")
+    timings = ", ".join(f"{k} {v:.0f}s" for k, v in report.timings.items())
+    out.append(f"accelerator: {report.accel}; timings: {timings}")
+    c = report.counts()
+    out.append(f"pytools: {c['pass']} passed, {c['fail'] + c['error']} failed, "
+               f"{c['skip']} skipped")
+    return "\n".join(out)
+
+
+def write_json(report: TestReport, path: Path) -> None:
+    path.write_text(json.dumps(report.to_json(), indent=1) + "\n")

@@ -1,0 +1,323 @@
+"""Fast unit tests of pytools: a fake runner and a fake tree, no kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytools import build, cli, overlay, settings, testing, toolchain, vm
+from pytools.errors import BuildError, GuestError, PytoolsError
+from pytools.runner import Completed, FakeRunner, RealRunner
+
+
+def fake_tree(root: Path, version: tuple[int, int, int] = (7, 3, 4)) -> Path:
+    tree = root / "linux"
+    (tree / "drivers" / "android").mkdir(parents=True)
+    (tree / "Makefile").write_text(
+        f"# SPDX\nVERSION = {version[0]}\nPATCHLEVEL = {version[1]}\nSUBLEVEL = {version[2]}\n"
+    )
+    (tree / "drivers" / "android" / "binder_alloc.c").write_text("/* C allocator */\n")
+    (tree / "drivers" / "android" / "Makefile").write_text("obj-y += a.o\n")
+    return tree
+
+
+def make_settings(tmp_path: Path, tree: Path | None = None) -> settings.Settings:
+    return settings.Settings(cache=tmp_path / "cache", tree=tree, config="minimal",
+                             arch="x86_64")
+
+
+def test_validate_tree_accepts_a_7_3_tree(tmp_path: Path) -> None:
+    tree = overlay.validate_tree(fake_tree(tmp_path))
+    assert tree.version == (7, 3, 4)
+
+
+def test_validate_tree_rejects_a_directory_that_is_not_a_kernel(tmp_path: Path) -> None:
+    with pytest.raises(PytoolsError, match="not a kernel tree"):
+        overlay.validate_tree(tmp_path)
+
+
+def test_validate_tree_rejects_an_old_kernel(tmp_path: Path) -> None:
+    with pytest.raises(PytoolsError, match="7.3 or newer"):
+        overlay.validate_tree(fake_tree(tmp_path, (6, 12, 0)))
+
+
+def test_unknown_allocator_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = cli.main(["build-rust", "--alloc", "go"], runner=FakeRunner())
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "unknown allocator 'go'" in err and "Traceback" not in err
+
+
+def test_not_a_kernel_tree_is_a_clear_error(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "ensure_ready", lambda s, r: None)
+    rc = cli.main(["build-rust", "--cache", str(tmp_path / "c"), "--tree", str(tmp_path)],
+                  runner=FakeRunner())
+    assert rc == 2
+    assert "not a kernel tree" in capsys.readouterr().err
+
+
+def test_requested_options_parses_set_and_unset_lines() -> None:
+    wanted = build.requested_options(["CONFIG_A=y", "# CONFIG_B is not set", "junk",
+                                      'CONFIG_C="binder"'])
+    assert wanted == {"CONFIG_A": "y", "CONFIG_B": "n", "CONFIG_C": '"binder"'}
+
+
+def test_missing_options_names_what_did_not_survive() -> None:
+    wanted = {"CONFIG_RUST": "y", "CONFIG_KASAN": "y", "CONFIG_X": "n"}
+    actual = {"CONFIG_KASAN": "y", "CONFIG_X": "y"}
+    assert build.missing_options(wanted, actual) == ["CONFIG_RUST=y (got unset)",
+                                                     "CONFIG_X=n (got y)"]
+
+
+def test_configure_fails_when_an_option_is_dropped(tmp_path: Path) -> None:
+    s = make_settings(tmp_path)
+    work = fake_tree(tmp_path)
+    bdir = tmp_path / "build"
+    bdir.mkdir()
+
+    class ConfigRunner(FakeRunner):
+        def run(self, argv, **kw):  # type: ignore[no-untyped-def]
+            # olddefconfig "drops" CONFIG_RUST.
+            (bdir / ".config").write_text("CONFIG_ANDROID_BINDER_IPC=y\n")
+            return super().run(argv, **kw)
+
+    builder = build.Builder(s, ConfigRunner(), say=lambda m: None)
+    with pytest.raises(BuildError, match="CONFIG_RUST=y"):
+        builder.configure(work, bdir, build.BuildRequest())
+    assert not (bdir / ".pytools-config").exists()
+
+
+def test_bad_option_syntax_is_rejected() -> None:
+    with pytest.raises(PytoolsError, match="bad -K option"):
+        build.BuildRequest(options=("CONFIG_FOO",)).validate()
+
+
+def test_patch_targets_lists_new_and_modified_files(tmp_path: Path) -> None:
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/x/y.c\n+++ b/x/y.c\n@@\n--- /dev/null\n+++ b/z/new.c\n@@\n")
+    assert overlay.patch_targets(patch) == ["x/y.c", "z/new.c"]
+
+
+def test_overlay_is_incremental_and_restores_dropped_files(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = fake_tree(tmp_path)
+    s = make_settings(tmp_path, tree)
+    files: dict[str, Path] = {}
+    src = tmp_path / "shim.c"
+    src.write_text("int x;\n")
+    files["drivers/android/shim.c"] = src
+    monkeypatch.setattr(overlay, "project_files", lambda repo=None: dict(files))
+    monkeypatch.setattr(overlay, "read_series", lambda series=None: [])
+    kt = overlay.validate_tree(tree)
+    work = overlay.prepare_work_tree(s, kt, RealRunner(), say=lambda m: None)
+    target = work / "drivers/android/shim.c"
+    assert target.read_text() == "int x;\n"
+    mtime = target.stat().st_mtime_ns
+    overlay.prepare_work_tree(s, kt, RealRunner(), say=lambda m: None)
+    assert target.stat().st_mtime_ns == mtime, "unchanged content must not be rewritten"
+    files.clear()
+    overlay.prepare_work_tree(s, kt, RealRunner(), say=lambda m: None)
+    assert not target.exists(), "a file the project no longer provides is removed"
+    assert not (tree / "drivers/android/shim.c").exists(), "the pristine tree is never written"
+
+
+def test_overlay_applies_the_series_without_touching_the_pristine_tree(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = fake_tree(tmp_path)
+    s = make_settings(tmp_path, tree)
+    patch = tmp_path / "0001.patch"
+    patch.write_text("--- a/drivers/android/Makefile\n+++ b/drivers/android/Makefile\n"
+                     "@@ -1 +1 @@\n-obj-y += a.o\n+obj-y += b.o\n")
+    monkeypatch.setattr(overlay, "project_files", lambda repo=None: {})
+    monkeypatch.setattr(overlay, "read_series", lambda series=None: [patch])
+    work = overlay.prepare_work_tree(s, overlay.validate_tree(tree), RealRunner(),
+                                     say=lambda m: None)
+    assert (work / "drivers/android/Makefile").read_text() == "obj-y += b.o\n"
+    assert (tree / "drivers/android/Makefile").read_text() == "obj-y += a.o\n"
+
+
+def test_a_patch_that_does_not_apply_is_a_build_error(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = fake_tree(tmp_path)
+    patch = tmp_path / "bad.patch"
+    patch.write_text("--- a/drivers/android/Makefile\n+++ b/drivers/android/Makefile\n"
+                     "@@ -1 +1 @@\n-something else\n+obj-y += b.o\n")
+    monkeypatch.setattr(overlay, "project_files", lambda repo=None: {})
+    monkeypatch.setattr(overlay, "read_series", lambda series=None: [patch])
+    with pytest.raises(BuildError, match="does not apply"):
+        overlay.prepare_work_tree(make_settings(tmp_path, tree),
+                                  overlay.validate_tree(tree), RealRunner(), say=lambda m: None)
+
+
+def test_the_real_series_applies_to_the_file_it_names() -> None:
+    for patch in overlay.read_series():
+        assert overlay.patch_targets(patch), f"{patch.name} names no file"
+
+
+def test_vng_argv_uses_tcg_and_wraps_the_command() -> None:
+    argv = vm.vng_argv(Path("/b"), "true", accel="tcg", cpus=1, memory="1G",
+                       append=["kunit.enable=0"])
+    assert argv[:3] == ["vng", "--run", "/b"]
+    assert "--disable-kvm" in argv
+    assert argv[argv.index("--append") + 1] == "kunit.enable=0"
+    assert vm.START in argv[argv.index("--exec") + 1]
+
+
+def _image(tmp_path: Path) -> Path:
+    image = tmp_path / "b" / "arch" / "x86" / "boot"
+    image.mkdir(parents=True)
+    (image / "bzImage").write_bytes(b"")
+    return tmp_path / "b"
+
+
+def test_run_guest_returns_the_guest_exit_status(tmp_path: Path) -> None:
+    runner = FakeRunner({"vng": (0, ["[ 1.0] booting", vm.START, "hello",
+                                     f"{vm.RC}7"])})
+    run = vm.run_guest(make_settings(tmp_path), runner, _image(tmp_path), "x")
+    assert run.returncode == 7
+
+
+def test_run_guest_fails_loudly_when_the_guest_does_not_boot(tmp_path: Path) -> None:
+    runner = FakeRunner({"vng": (1, ["qemu: could not load kernel"])})
+    with pytest.raises(GuestError, match="did not boot"):
+        vm.run_guest(make_settings(tmp_path), runner, _image(tmp_path), "x")
+
+
+def test_run_guest_reports_a_timeout(tmp_path: Path) -> None:
+    class Slow(FakeRunner):
+        def run(self, argv, **kw):  # type: ignore[no-untyped-def]
+            return Completed(list(argv), -9, ["[ 0.1] booting"], timed_out=True)
+
+    with pytest.raises(GuestError, match="timed out after 5 s before the command"):
+        vm.run_guest(make_settings(tmp_path), Slow(), _image(tmp_path), "x", timeout=5)
+
+
+def test_real_runner_kills_a_command_at_its_timeout() -> None:
+    done = RealRunner().run(["sleep", "30"], timeout=0.5)
+    assert done.timed_out and done.seconds < 5
+
+
+def test_kernel_reports_are_found() -> None:
+    run = vm.GuestRun(0, ["ok", "[ 3.1] BUG: KASAN: use-after-free in x"], 1.0, "tcg")
+    assert len(run.kernel_reports()) == 1
+
+
+def test_probe_accel_uses_tcg_without_vmx(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTOOLS_ACCEL", raising=False)
+    monkeypatch.setattr(vm, "_cpu_has_virt", lambda: False)
+    accel = vm.probe_accel(make_settings(tmp_path), FakeRunner())
+    assert accel.name == "tcg"
+
+
+def test_cargo_output_is_parsed_per_case() -> None:
+    lines = ["     Running unittests src/lib.rs (target/debug/deps/binder_alloc_core-1234)",
+             "test range::tests::fits ... ok", "test range::tests::bad ... FAILED",
+             "   Doc-tests binder_alloc_core", "test src/lib.rs - x (line 3) ... ignored"]
+    assert testing.parse_cargo(lines) == [
+        ("binder_alloc_core", "range::tests::fits", "pass"),
+        ("binder_alloc_core", "range::tests::bad", "fail"),
+        ("doctest:binder_alloc_core", "src/lib.rs - x (line 3)", "skip"),
+    ]
+
+
+KTAP = """[    1.0] KTAP version 1
+[    1.0] 1..1
+[    1.0]     KTAP version 1
+[    1.0]     # Subtest: binder_alloc
+[    1.0]     # module: binder_alloc_kunit
+[    1.0]     1..3
+[    1.1]     ok 1 binder_alloc_test_init_freelist
+[    1.2]     ok 2 binder_alloc_test_mmap
+[    9.0]     not ok 3 binder_alloc_exhaustive_test
+[    9.0] # binder_alloc: pass:2 fail:1 skip:0 total:3
+[    9.0] not ok 1 binder_alloc
+"""
+
+
+def _tree_with_parser() -> Path:
+    s = settings.load()
+    if not (s.pristine_tree / "tools/testing/kunit/kunit_parser.py").exists():
+        pytest.skip("needs the kernel tree from `pytools setup` for the KTAP parser")
+    return s.pristine_tree
+
+
+def test_ktap_rows_come_from_the_kernels_parser() -> None:
+    from pytools import ktap
+
+    rows = ktap.parse(_tree_with_parser(), KTAP.splitlines())
+    assert [(r.suite, r.case, r.status) for r in rows] == [
+        ("binder_alloc", "binder_alloc_test_init_freelist", "pass"),
+        ("binder_alloc", "binder_alloc_test_mmap", "pass"),
+        ("binder_alloc", "binder_alloc_exhaustive_test", "fail"),
+    ]
+
+
+def test_ktap_truncated_suite_is_an_error() -> None:
+    from pytools import ktap
+
+    crashed = "\n".join(KTAP.splitlines()[:7])  # the exhaustive case never reports
+    rows = ktap.parse(_tree_with_parser(), crashed.splitlines())
+    assert any(r.status == "error" for r in rows)
+
+
+def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    s = make_settings(tmp_path)
+    tree = _tree_with_parser()
+
+    class FakeBuilder:
+        def __init__(self, *a, **k) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+        def build(self, req):  # type: ignore[no-untyped-def]
+            return build.BuildResult(_image(tmp_path), tree, 1.0, "make")
+
+    monkeypatch.setattr(testing, "Builder", FakeBuilder)
+    runner = FakeRunner({"vng": (0, [vm.START, f"{vm.RC}0"])})
+    run = testing.TestRun(s, runner, say=lambda m: None)
+    run.report.accel = "tcg"
+    run.kernel(testing.TestRequest(tiers=("kunit",)), "c", "minimal")
+    rows = [r for r in run.report.results if r.tier == "kunit"]
+    assert rows and rows[0].status == "error" and rows[0].suite == "binder_alloc"
+    assert not run.report.ok()
+
+
+def test_summary_ends_with_the_count_line() -> None:
+    report = testing.TestReport(results=[
+        testing.Row("kunit", "binder_alloc", "a", "c", "minimal", "pass"),
+        testing.Row("kunit", "binder_alloc", "b", "c", "minimal", "error", "boom"),
+    ])
+    text = testing.summary(report)
+    assert text.splitlines()[-1] == "pytools: 1 passed, 1 failed, 0 skipped"
+    assert "ERROR: kunit c-minimal binder_alloc.b: boom" in text
+
+
+def test_debian_mirror_is_taken_from_the_system_sources(tmp_path: Path) -> None:
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\n\nTypes: deb\nURIs: http://mirror.invalid/security\n"
+        "Suites: bookworm-security\n")
+    assert toolchain.debian_mirror(tmp_path) == "http://mirror.invalid/debian"
+
+
+def test_settings_reject_unknown_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('cache = "/x"\nbogus = 1\n')
+    monkeypatch.setenv("PYTOOLS_CONFIG", str(cfg))
+    with pytest.raises(PytoolsError, match="unknown keys"):
+        settings.load()
+
+
+def test_settings_file_supplies_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'cache = "{tmp_path}/cache"\nconfig = "debug"\n')
+    monkeypatch.setenv("PYTOOLS_CONFIG", str(cfg))
+    monkeypatch.delenv("PYTOOLS_CACHE", raising=False)
+    s = settings.load()
+    assert s.cache == tmp_path / "cache" and s.config == "debug"
+    assert settings.load(config="minimal").config == "minimal"
