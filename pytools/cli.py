@@ -138,14 +138,14 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
         return 0 if run.returncode == 0 else 1
     if args.command == "test":
         ensure_ready(s, runner)
-        req = TestRequest(
+        test_req = TestRequest(
             allocators=tuple((args.alloc or "c").split(",")),
             configs=tuple((args.config or ",".join(CONFIGS)).split(",")),
             tiers=tuple(args.tiers.split(",")) if args.tiers else TestRequest.tiers,
             json_path=args.json,
             boot_timeout=args.boot_timeout,
         )
-        report = TestRun(s, runner).run(req)
+        report = TestRun(s, runner).run(test_req)
         if args.json:
             write_json(report, args.json)
             print(f"results written to {args.json}")

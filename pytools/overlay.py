@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import BuildError, PytoolsError
 from .runner import Runner
@@ -170,7 +171,7 @@ def work_tree_for(settings: Settings, tree: KernelTree) -> Path:
 
 
 def prepare_work_tree(settings: Settings, tree: KernelTree, runner: Runner,
-                      say=print) -> Path:  # type: ignore[no-untyped-def]
+                      say: Callable[[str], None] = print) -> Path:
     """Create or update the working copy; return its path."""
     work = work_tree_for(settings, tree)
     stamp = work / ".pytools-source"

@@ -11,6 +11,7 @@ A suite that was expected but did not run is an ``error`` row, never a pass.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -163,11 +164,13 @@ class TestRun:
             ("clippy", ["cargo", "clippy", "--workspace", "--all-targets", "-j2", "--",
                         "-D", "warnings"]),
             ("rustfmt", ["cargo", "fmt", "--all", "--check"]),
+            ("mypy-strict", [sys.executable, "-m", "mypy"]),
         ):
             done = self.runner.run(argv, cwd=REPO, sink=self.say)
             status = "pass" if done.returncode == 0 else "fail"
             detail = "" if status == "pass" else "\n".join(done.lines[-5:])
-            self.add("lint", "rust", case, "-", "-", status, detail)
+            self.add("lint", "python" if case.startswith("mypy") else "rust", case, "-", "-",
+                     status, detail)
 
     def pytest(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -267,7 +270,7 @@ class TestRun:
             for config in req.configs:
                 for alloc in req.allocators:
                     self.timed(f"kernel {alloc}-{config}",
-                               lambda a=alloc, c=config: self.kernel(req, a, c))
+                               functools.partial(self.kernel, req, alloc, config))
         return self.report
 
 

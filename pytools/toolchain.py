@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -435,10 +433,3 @@ def ensure_ready(settings: Settings, runner: Runner) -> None:
             raise MissingToolsError(f"still missing after setup: {', '.join(still)}",
                                     "run `pytools doctor` for the exact fix of each")
 
-
-def python_ok() -> bool:
-    return sys.version_info >= (3, 9)
-
-
-def run_quiet(argv: list[str]) -> str:
-    return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
