@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * binder_alloc.h implemented on the Rust binder buffer allocator.
+ *
+ * Plain glue: every function forwards to binder_alloc_rust.rs or gives the
+ * Rust object access to a C structure, tracepoint or seq_file. The
+ * allocator's logic and its locking live in Rust.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/list_lru.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+#include "binder_alloc.h"
+#include "binder_trace.h"
+
+static struct list_lru binder_freelist;
+static void *binder_shrinker;
+
+static uint32_t binder_alloc_debug_mask = 1U << 0; /* BINDER_DEBUG_USER_ERROR */
+
+module_param_named(alloc_debug_mask, binder_alloc_debug_mask,
+		   uint, 0644);
+
+u32 binder_alloc_rust_debug_mask(void)
+{
+	return READ_ONCE(binder_alloc_debug_mask);
+}
+
+VISIBLE_IF_KUNIT void __binder_alloc_init(struct binder_alloc *alloc,
+					  struct list_lru *freelist)
+{
+	alloc->pid = current->tgid;
+	alloc->mm = current->mm;
+	mmgrab(alloc->mm);
+	alloc->freelist = freelist;
+	alloc->rust = rust_binder_alloc_new(alloc, alloc->mm, freelist,
+					    alloc->pid);
+}
+EXPORT_SYMBOL_IF_KUNIT(__binder_alloc_init);
+
+/**
+ * binder_alloc_init() - called by binder_open() for per-proc initialization
+ * @alloc: binder_alloc for this proc
+ */
+void binder_alloc_init(struct binder_alloc *alloc)
+{
+	__binder_alloc_init(alloc, &binder_freelist);
+}
+
+struct binder_buffer *binder_alloc_new_buf(struct binder_alloc *alloc,
+					   size_t data_size,
+					   size_t offsets_size,
+					   size_t extra_buffers_size,
+					   int is_async)
+{
+	struct binder_buffer *buffer = NULL;
+	int ret;
+
+	ret = rust_binder_alloc_new_buf(alloc->rust, data_size, offsets_size,
+					extra_buffers_size, is_async,
+					current->tgid, &buffer);
+	return ret ? ERR_PTR(ret) : buffer;
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_new_buf);
+
+void binder_alloc_free_buf(struct binder_alloc *alloc,
+			   struct binder_buffer *buffer)
+{
+	rust_binder_alloc_free_buf(alloc->rust, buffer);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_free_buf);
+
+struct binder_buffer *binder_alloc_prepare_to_free(struct binder_alloc *alloc,
+						   unsigned long user_ptr)
+{
+	struct binder_buffer *buffer = NULL;
+	int ret;
+
+	ret = rust_binder_alloc_prepare_to_free(alloc->rust, user_ptr, &buffer);
+	return ret ? ERR_PTR(ret) : buffer;
+}
+
+unsigned long
+binder_alloc_copy_user_to_buffer(struct binder_alloc *alloc,
+				 struct binder_buffer *buffer,
+				 binder_size_t buffer_offset,
+				 const void __user *from,
+				 size_t bytes)
+{
+	return rust_binder_alloc_copy_user_to_buffer(alloc->rust, buffer,
+						     buffer_offset, from, bytes);
+}
+
+int binder_alloc_copy_to_buffer(struct binder_alloc *alloc,
+				struct binder_buffer *buffer,
+				binder_size_t buffer_offset,
+				void *src,
+				size_t bytes)
+{
+	return rust_binder_alloc_copy_buffer(alloc->rust, true, buffer,
+					     buffer_offset, src, bytes);
+}
+
+int binder_alloc_copy_from_buffer(struct binder_alloc *alloc,
+				  void *dest,
+				  struct binder_buffer *buffer,
+				  binder_size_t buffer_offset,
+				  size_t bytes)
+{
+	return rust_binder_alloc_copy_buffer(alloc->rust, false, buffer,
+					     buffer_offset, dest, bytes);
+}
+
+int binder_alloc_mmap_handler(struct binder_alloc *alloc,
+			      struct vm_area_struct *vma)
+{
+	return rust_binder_alloc_mmap_handler(alloc->rust, vma);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_mmap_handler);
+
+void binder_alloc_vma_close(struct binder_alloc *alloc)
+{
+	rust_binder_alloc_vma_close(alloc->rust);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_vma_close);
+
+vm_fault_t binder_alloc_vm_fault(struct binder_alloc *alloc,
+				 struct vm_fault *vmf)
+{
+	return rust_binder_alloc_vm_fault(alloc->rust, vmf);
+}
+
+void binder_alloc_deferred_release(struct binder_alloc *alloc)
+{
+	rust_binder_alloc_deferred_release(alloc->rust);
+	alloc->rust = NULL;
+	if (alloc->mm)
+		mmdrop(alloc->mm);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_deferred_release);
+
+int binder_alloc_get_allocated_count(struct binder_alloc *alloc)
+{
+	return rust_binder_alloc_get_allocated_count(alloc->rust);
+}
+
+void binder_alloc_print_allocated(struct seq_file *m,
+				  struct binder_alloc *alloc)
+{
+	rust_binder_alloc_print_allocated(alloc->rust, m);
+}
+
+void binder_alloc_print_pages(struct seq_file *m,
+			      struct binder_alloc *alloc)
+{
+	rust_binder_alloc_print_pages(alloc->rust, m);
+}
+
+enum lru_status binder_alloc_free_page(struct list_head *item,
+				       struct list_lru_one *lru,
+				       void *cb_arg)
+	__must_hold(&lru->lock)
+{
+	return rust_binder_alloc_free_page(item, lru);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_free_page);
+
+int binder_alloc_shrinker_init(void)
+{
+	int ret;
+
+	ret = list_lru_init(&binder_freelist);
+	if (ret)
+		return ret;
+
+	ret = rust_binder_alloc_shrinker_init(&binder_freelist,
+					      &binder_shrinker);
+	if (ret)
+		list_lru_destroy(&binder_freelist);
+	return ret;
+}
+
+void binder_alloc_shrinker_exit(void)
+{
+	rust_binder_alloc_shrinker_exit(binder_shrinker);
+	list_lru_destroy(&binder_freelist);
+}
+
+VISIBLE_IF_KUNIT size_t binder_alloc_buffer_size(struct binder_alloc *alloc,
+						 struct binder_buffer *buffer)
+{
+	return rust_binder_alloc_buffer_size(alloc->rust, buffer);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_buffer_size);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+enum binder_alloc_page_state
+binder_alloc_page_state(struct binder_alloc *alloc, unsigned long index)
+{
+	return rust_binder_alloc_page_state(alloc->rust, index);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_page_state);
+
+bool binder_alloc_first_free(struct binder_alloc *alloc, size_t *size,
+			     bool *is_last)
+{
+	return rust_binder_alloc_first_free(alloc->rust, size, is_last);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_first_free);
+#endif
+
+/* ===== Access for the Rust object to C structures ===== */
+
+void binder_alloc_rust_set_mapped(struct binder_alloc *alloc,
+				  unsigned long vm_start, size_t buffer_size,
+				  bool mapped)
+{
+	alloc->vm_start = vm_start;
+	alloc->buffer_size = buffer_size;
+	/* Pairs with the acquire of readers of alloc->mapped. */
+	smp_store_release(&alloc->mapped, mapped);
+}
+
+struct binder_buffer *
+binder_alloc_rust_buffer_new(const struct binder_alloc_rust_buffer_init *init)
+{
+	struct binder_buffer *buffer;
+
+	buffer = kzalloc_obj(*buffer);
+	if (!buffer)
+		return NULL;
+
+	INIT_LIST_HEAD(&buffer->entry);
+	RB_CLEAR_NODE(&buffer->rb_node);
+	buffer->user_data = init->user_data;
+	buffer->data_size = init->data_size;
+	buffer->offsets_size = init->offsets_size;
+	buffer->extra_buffers_size = init->extra_buffers_size;
+	buffer->pid = init->pid;
+	buffer->async_transaction = init->async_transaction;
+	buffer->oneway_spam_suspect = init->oneway_spam_suspect;
+	return buffer;
+}
+
+void binder_alloc_rust_buffer_delete(struct binder_buffer *buffer)
+{
+	kfree(buffer);
+}
+
+void binder_alloc_rust_buffer_view(const struct binder_buffer *buffer,
+				   struct binder_alloc_rust_buffer_view *view)
+{
+	view->user_data = buffer->user_data;
+	view->free = buffer->free;
+	view->clear_on_free = buffer->clear_on_free;
+	view->allow_user_free = buffer->allow_user_free;
+	view->has_transaction = buffer->transaction;
+}
+
+void binder_alloc_rust_buffer_set_allow_user_free(struct binder_buffer *buffer,
+						  bool allow)
+{
+	buffer->allow_user_free = allow;
+}
+
+void binder_alloc_rust_buffer_clear_clear_on_free(struct binder_buffer *buffer)
+{
+	buffer->clear_on_free = false;
+}
+
+void binder_alloc_rust_print_buffer(struct seq_file *m,
+				    const struct binder_buffer *buffer,
+				    unsigned long offset)
+{
+	seq_printf(m, "  buffer %d: %lx size %zd:%zd:%zd %s\n",
+		   buffer->debug_id, offset,
+		   buffer->data_size, buffer->offsets_size,
+		   buffer->extra_buffers_size,
+		   buffer->transaction ? "active" : "delivered");
+}
+
+void binder_alloc_rust_print_pages(struct seq_file *m, int active, int lru,
+				   int free, size_t pages_high)
+{
+	seq_printf(m, "  pages: %d:%d:%d\n", active, lru, free);
+	seq_printf(m, "  pages high watermark: %zu\n", pages_high);
+}
+
+void binder_alloc_rust_trace_update_page_range(struct binder_alloc *alloc,
+					       bool allocate,
+					       unsigned long start,
+					       unsigned long end)
+{
+	trace_binder_update_page_range(alloc, allocate, start, end);
+}
+
+#define BINDER_ALLOC_RUST_TRACE(name)					\
+void binder_alloc_rust_trace_##name(struct binder_alloc *alloc,	\
+				    size_t index)			\
+{									\
+	trace_binder_##name(alloc, index);				\
+}
+
+BINDER_ALLOC_RUST_TRACE(alloc_lru_start)
+BINDER_ALLOC_RUST_TRACE(alloc_lru_end)
+BINDER_ALLOC_RUST_TRACE(free_lru_start)
+BINDER_ALLOC_RUST_TRACE(free_lru_end)
+BINDER_ALLOC_RUST_TRACE(alloc_page_start)
+BINDER_ALLOC_RUST_TRACE(alloc_page_end)
+BINDER_ALLOC_RUST_TRACE(unmap_user_start)
+BINDER_ALLOC_RUST_TRACE(unmap_user_end)
+BINDER_ALLOC_RUST_TRACE(unmap_kernel_start)
+BINDER_ALLOC_RUST_TRACE(unmap_kernel_end)

@@ -1,0 +1,1209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The fault-driven binder buffer allocator: kernel glue.
+//!
+//! `binder_alloc_shim.c` implements `binder_alloc.h` by calling the `rust_binder_alloc_*`
+//! functions of this file. The bookkeeping (range allocator, async space, oneway spam detection,
+//! page states) is the pure core in `../core/src/`; this file executes what the core decides under
+//! the real locks: it owns one page slot per page index of the mapping (the driver's own page
+//! reference and its LRU entry), backs new buffers, maps backed pages from `->fault()`, puts freed
+//! pages on the LRU and lets the shrinker reclaim them.
+//!
+//! # Lock order
+//!
+//! 1. the receiver's mmap lock or VMA lock (held by the mm core around `->fault()`; taken by
+//!    trylock in the shrinker),
+//! 2. the allocator lock [`BinderAllocRust::inner`],
+//! 3. the LRU lock (`list_lru` internal spinlock).
+//!
+//! The shrinker runs with the LRU lock held and therefore takes 1 and 2 only by trylock. Nothing
+//! takes an mm lock while holding the allocator lock; the sender never takes any lock of the
+//! receiver's mm. Pages are allocated with no lock held (see [`BinderAllocRust::new_buf`]).
+
+#![recursion_limit = "256"]
+
+#[path = "../core/src/env_kernel.rs"]
+mod env;
+#[path = "../core/src/page.rs"]
+#[allow(dead_code)] // The core's API is wider than what the kernel glue calls.
+pub(crate) mod page;
+#[path = "../core/src/range.rs"]
+#[allow(dead_code)]
+pub(crate) mod range;
+#[path = "../core/src/rbtree.rs"]
+#[allow(dead_code)]
+pub(crate) mod rbtree;
+
+use core::{
+    cell::UnsafeCell,
+    ptr::{self, NonNull},
+};
+
+use kernel::{
+    alloc::flags::GFP_KERNEL,
+    bindings,
+    ffi::{c_int, c_ulong, c_void},
+    impl_has_list_lru_entry,
+    list_lru::{ListLru, ListLruEntry, LruWalkItem, LruWalkResult},
+    mm::{
+        fault::{VmFault, VmFaultReason},
+        mmput_async::MmWithUserAsync,
+        virt::VmaRef,
+        Mm,
+    },
+    new_mutex,
+    page::PAGE_SIZE,
+    page_ref::SharedPage,
+    prelude::*,
+    shrinker::{
+        CountObjects,
+        ScanObjects,
+        ShrinkControl,
+        Shrinker,
+        ShrinkerBuilder,
+        ShrinkerFlags,
+        ShrinkerRegistration, //
+    },
+    sync::{aref::ARef, Mutex},
+    types::Opaque,
+    uaccess::UserSlice,
+};
+
+use page::{PageAction, PageEvent, PageState};
+use range::{Allocator, BufferRequest, NodeReserve, MAX_BUFFER_SIZE};
+
+/// `struct binder_alloc` of `binder_alloc_rust.h`; opaque here, only passed back to C.
+#[repr(C)]
+pub struct CBinderAlloc {
+    _opaque: [u8; 0],
+}
+
+/// `struct binder_buffer` of `binder_alloc.h`; opaque here, fields are reached through the shim.
+#[repr(C)]
+pub struct CBinderBuffer {
+    _opaque: [u8; 0],
+}
+
+/// `struct binder_alloc_rust_buffer_init` of `binder_alloc_rust.h`.
+#[repr(C)]
+struct CBufferInit {
+    user_data: c_ulong,
+    data_size: usize,
+    offsets_size: usize,
+    extra_buffers_size: usize,
+    pid: c_int,
+    async_transaction: bool,
+    oneway_spam_suspect: bool,
+}
+
+/// `struct binder_alloc_rust_buffer_view` of `binder_alloc_rust.h`.
+#[repr(C)]
+#[derive(Default)]
+struct CBufferView {
+    user_data: c_ulong,
+    free: bool,
+    clear_on_free: bool,
+    allow_user_free: bool,
+    has_transaction: bool,
+}
+
+// Functions of `binder_alloc_shim.c`: plain accessors for C structures, tracepoints and seq_file.
+extern "C" {
+    fn binder_alloc_rust_set_mapped(
+        alloc: *mut CBinderAlloc,
+        vm_start: c_ulong,
+        buffer_size: usize,
+        mapped: bool,
+    );
+    fn binder_alloc_rust_buffer_new(init: *const CBufferInit) -> *mut CBinderBuffer;
+    fn binder_alloc_rust_buffer_delete(buffer: *mut CBinderBuffer);
+    fn binder_alloc_rust_buffer_view(buffer: *const CBinderBuffer, view: *mut CBufferView);
+    fn binder_alloc_rust_buffer_set_allow_user_free(buffer: *mut CBinderBuffer, allow: bool);
+    fn binder_alloc_rust_buffer_clear_clear_on_free(buffer: *mut CBinderBuffer);
+    fn binder_alloc_rust_print_buffer(
+        m: *mut bindings::seq_file,
+        buffer: *const CBinderBuffer,
+        offset: c_ulong,
+    );
+    fn binder_alloc_rust_print_pages(
+        m: *mut bindings::seq_file,
+        active: c_int,
+        lru: c_int,
+        free: c_int,
+        pages_high: usize,
+    );
+    fn binder_alloc_rust_debug_mask() -> u32;
+    fn binder_alloc_rust_trace_update_page_range(
+        alloc: *mut CBinderAlloc,
+        allocate: bool,
+        start: c_ulong,
+        end: c_ulong,
+    );
+    fn binder_alloc_rust_trace_alloc_lru_start(alloc: *mut CBinderAlloc, index: usize);
+    fn binder_alloc_rust_trace_alloc_lru_end(alloc: *mut CBinderAlloc, index: usize);
+    fn binder_alloc_rust_trace_free_lru_start(alloc: *mut CBinderAlloc, index: usize);
+    fn binder_alloc_rust_trace_free_lru_end(alloc: *mut CBinderAlloc, index: usize);
+    fn binder_alloc_rust_trace_alloc_page_start(alloc: *mut CBinderAlloc, index: usize);
+    fn binder_alloc_rust_trace_alloc_page_end(alloc: *mut CBinderAlloc, index: usize);
+    fn binder_alloc_rust_trace_unmap_user_start(alloc: *mut CBinderAlloc, index: usize);
+    fn binder_alloc_rust_trace_unmap_user_end(alloc: *mut CBinderAlloc, index: usize);
+    fn binder_alloc_rust_trace_unmap_kernel_start(alloc: *mut CBinderAlloc, index: usize);
+    fn binder_alloc_rust_trace_unmap_kernel_end(alloc: *mut CBinderAlloc, index: usize);
+}
+
+/// `BINDER_DEBUG_USER_ERROR` of `binder_alloc.c`.
+const DEBUG_USER_ERROR: u32 = 1 << 0;
+/// `BINDER_DEBUG_OPEN_CLOSE`.
+const DEBUG_OPEN_CLOSE: u32 = 1 << 1;
+
+macro_rules! alloc_debug {
+    ($mask:expr, $($arg:tt)*) => {
+        // SAFETY: Reads a module parameter; no precondition.
+        if unsafe { binder_alloc_rust_debug_mask() } & $mask != 0 {
+            pr_info!($($arg)*);
+        }
+    };
+}
+
+/// One page index of the mapping: the driver's page for it and its LRU entry.
+///
+/// # Invariants
+///
+/// `page` is only accessed with `owner.inner` locked. `lru` is initialised and is on the LRU
+/// `owner.freelist` exactly when the core's state of `index` is [`PageState::Lru`]; it is linked
+/// and unlinked with `owner.inner` locked, under the LRU's own lock.
+#[pin_data]
+struct Slot {
+    #[pin]
+    lru: ListLruEntry,
+    page: UnsafeCell<Option<ARef<SharedPage>>>,
+    owner: *const BinderAllocRust,
+    index: usize,
+}
+
+impl_has_list_lru_entry! {
+    impl HasListLruEntry for Slot { self.lru }
+}
+
+// SAFETY: `page` is only accessed under the owner's lock; `owner` points to a `Sync` object.
+unsafe impl Sync for Slot {}
+// SAFETY: As above.
+unsafe impl Send for Slot {}
+
+/// State protected by the allocator lock.
+struct Inner {
+    /// The core; `None` before `mmap` succeeded.
+    core: Option<Allocator>,
+    /// Start of the mapping (`alloc->vm_start`), invariant once `core` is set.
+    vm_start: usize,
+    /// One slot per page index; allocated at `mmap` and never resized, so slot addresses (which
+    /// the LRU holds) are stable until [`BinderAllocRust::release`].
+    slots: KVec<Slot>,
+    /// Offset of every allocated buffer to its C `struct binder_buffer`.
+    buffers: kernel::rbtree::RBTree<usize, BufferPtr>,
+    /// Capacity to reserve for the core's node arena before the next allocation.
+    reserve_hint: usize,
+}
+
+/// A C `struct binder_buffer` owned by the allocator (allocated by the shim, freed on free).
+struct BufferPtr(NonNull<CBinderBuffer>);
+
+// SAFETY: The C buffer is plain memory, accessed under the allocator lock or by its owner
+// binder.c, which serialises its own accesses.
+unsafe impl Send for BufferPtr {}
+
+/// The Rust state behind one `struct binder_alloc`.
+#[pin_data]
+pub struct BinderAllocRust {
+    /// The C struct, for tracepoints and the fields C reads.
+    c: *mut CBinderAlloc,
+    /// The receiver's mm (`alloc->mm`, grabbed).
+    mm: ARef<Mm>,
+    /// The LRU free pages go to (`alloc->freelist`).
+    freelist: *mut bindings::list_lru,
+    /// `alloc->pid`.
+    pid: i32,
+    #[pin]
+    inner: Mutex<Inner>,
+}
+
+// SAFETY: All mutable state is behind `inner`; `c`, `mm` and `freelist` are invariant and point
+// to objects that are safe to use from any thread.
+unsafe impl Send for BinderAllocRust {}
+// SAFETY: As above.
+unsafe impl Sync for BinderAllocRust {}
+
+impl BinderAllocRust {
+    fn freelist(&self) -> &ListLru<Slot> {
+        // SAFETY: `freelist` is `alloc->freelist`, initialised before any allocator exists
+        // (binder_alloc_shrinker_init() or the KUnit test's init), destroyed after all of them,
+        // and only ever holds `Slot`s (both allocators of one kernel never share a freelist).
+        // NEEDS: `ListLru::from_raw`, see the report.
+        unsafe { ListLru::from_raw(self.freelist) }
+    }
+
+    fn page_addr(inner: &Inner, index: usize) -> c_ulong {
+        (inner.vm_start + index * PAGE_SIZE) as c_ulong
+    }
+
+    /// Puts the page of `slot` on the LRU. Caller holds the allocator lock (`_inner`).
+    fn lru_add(&self, _inner: &Inner, slot: &Slot, page: &SharedPage) {
+        // SAFETY: The slot stays at its address until release, which removes it from the list
+        // first; `nid` is the node of its page, which `lru_del` passes too.
+        let added = unsafe { self.freelist().add(slot, page.as_page().nid()) };
+        if !added {
+            pr_warn!("binder_alloc: page {} already on the LRU\n", slot.index);
+        }
+    }
+
+    /// Takes the page of `slot` off the LRU. Caller holds the allocator lock (`_inner`).
+    fn lru_del(&self, _inner: &Inner, slot: &Slot, page: &SharedPage) {
+        // SAFETY: `nid` is the node given to `add` (the page does not change while on the LRU).
+        let removed = unsafe { self.freelist().del(slot, page.as_page().nid()) };
+        if !removed {
+            pr_warn!("binder_alloc: page {} was not on the LRU\n", slot.index);
+        }
+    }
+
+    /// The page of `slot`. Requires the allocator lock, which `_inner` proves.
+    fn slot_page<'a>(_inner: &'a Inner, slot: &'a Slot) -> Option<&'a ARef<SharedPage>> {
+        // SAFETY: `page` is only accessed under the allocator lock (type invariant).
+        unsafe { (*slot.page.get()).as_ref() }
+    }
+
+    /// Replaces the page of `slot`. Requires the allocator lock, which `_inner` proves.
+    fn slot_set_page(_inner: &mut Inner, slot: &Slot, page: Option<ARef<SharedPage>>) -> Option<ARef<SharedPage>> {
+        // SAFETY: `page` is only accessed under the allocator lock (type invariant), and `&mut
+        // Inner` excludes other accesses through this lock.
+        unsafe { core::mem::replace(&mut *slot.page.get(), page) }
+    }
+
+    fn mmap_handler(&self, vma: &VmaRef) -> Result {
+        if !ptr::eq(vma.mm().as_raw(), self.mm.as_raw()) {
+            alloc_debug!(DEBUG_USER_ERROR, "binder_alloc_mmap_handler: {:x}-{:x} invalid vma->vm_mm failed -22\n",
+                vma.start(), vma.end());
+            return Err(EINVAL);
+        }
+        let buffer_size = (vma.end() - vma.start()).min(MAX_BUFFER_SIZE);
+        let npages = buffer_size / PAGE_SIZE;
+
+        // Allocate everything before taking the lock.
+        let core = Allocator::new(buffer_size, GFP_KERNEL)?;
+        let mut slots = KVec::<Slot>::with_capacity(npages, GFP_KERNEL)?;
+        for index in 0..npages {
+            let init = pin_init!(Slot {
+                lru <- ListLruEntry::new(),
+                page: UnsafeCell::new(None),
+                owner: self,
+                index,
+            });
+            let spare = slots.spare_capacity_mut().as_mut_ptr().cast::<Slot>();
+            // SAFETY: The capacity is `npages`, so `spare` is valid uninitialised memory; it never
+            // moves, since the vector is never grown (its heap buffer stays put when the `KVec`
+            // itself is moved into `Inner`).
+            unsafe { init.__pinned_init(spare) }?;
+            // SAFETY: The element at `len` was just initialised.
+            unsafe { slots.inc_len(1) };
+        }
+
+        let mut inner = self.inner.lock();
+        // One mapping per lifetime: a second mmap fails even after the first one is gone.
+        if inner.core.is_some() {
+            alloc_debug!(DEBUG_USER_ERROR, "binder_alloc_mmap_handler: {:x}-{:x} already mapped failed -16\n",
+                vma.start(), vma.end());
+            return Err(EBUSY);
+        }
+        inner.slots = slots;
+        inner.vm_start = vma.start();
+        inner.core = Some(core);
+        // SAFETY: `c` is the live C struct of this allocator.
+        unsafe { binder_alloc_rust_set_mapped(self.c, vma.start() as c_ulong, buffer_size, true) };
+        Ok(())
+    }
+
+    fn vma_close(&self) {
+        let mut inner = self.inner.lock();
+        if let Some(core) = inner.core.as_mut() {
+            core.vma_close();
+            let vm_start = inner.vm_start as c_ulong;
+            let size = core.buffer_size();
+            // SAFETY: `c` is the live C struct of this allocator.
+            unsafe { binder_alloc_rust_set_mapped(self.c, vm_start, size, false) };
+        }
+    }
+
+    fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    fn trace_page(&self, f: unsafe extern "C" fn(*mut CBinderAlloc, usize), index: usize) {
+        // SAFETY: `c` is the live C struct of this allocator; the tracepoint only reads it.
+        unsafe { f(self.c, index) };
+    }
+
+    /// `binder_alloc_new_buf()`: allocate the range under the lock, then back its pages with no
+    /// lock held and publish them under the lock. Takes no lock of the receiver's mm.
+    fn new_buf(&self, req: &BufferRequest, pid: i32) -> Result<NonNull<CBinderBuffer>> {
+        if !self.inner.lock().core.as_ref().is_some_and(|c| c.is_mapped()) {
+            alloc_debug!(DEBUG_USER_ERROR, "{}: binder_alloc_buf, no vma\n", self.pid());
+            return Err(ESRCH);
+        }
+        if req.size().is_err() {
+            alloc_debug!(DEBUG_USER_ERROR, "{}: got transaction with invalid size {}-{}-{}\n",
+                self.pid(), req.data_size, req.offsets_size, req.extra_buffers_size);
+            return Err(EINVAL);
+        }
+
+        // Reserve before locking: node storage for the core and for the buffer map.
+        let hint = self.inner.lock().reserve_hint;
+        let mut reserve = NodeReserve::new(hint, GFP_KERNEL)?;
+        let node = kernel::rbtree::RBTreeNodeReservation::new(GFP_KERNEL)?;
+
+        let mut absent = KVec::new();
+        let cbuf = {
+            let mut guard = self.inner.lock();
+            let inner = &mut *guard;
+            let core = inner.core.as_mut().ok_or(ESRCH)?;
+            let nb = core.new_buf(req, pid, &mut reserve)?;
+            inner.reserve_hint = core.reserve_hint();
+
+            // binder_lru_freelist_del(): installed pages under the new buffer leave the LRU.
+            // SAFETY: `c` is the live C struct of this allocator.
+            unsafe {
+                binder_alloc_rust_trace_update_page_range(
+                    self.c,
+                    true,
+                    Self::page_addr(inner, nb.lru_del.start),
+                    Self::page_addr(inner, nb.lru_del.end),
+                )
+            };
+            for index in nb.lru_del.clone() {
+                let slot = &inner.slots[index];
+                if let Some(page) = Self::slot_page(inner, slot) {
+                    self.trace_page(binder_alloc_rust_trace_alloc_lru_start, index);
+                    self.lru_del(inner, slot, page);
+                    self.trace_page(binder_alloc_rust_trace_alloc_lru_end, index);
+                }
+            }
+
+            let init = CBufferInit {
+                user_data: (inner.vm_start + nb.offset) as c_ulong,
+                data_size: req.data_size,
+                offsets_size: req.offsets_size,
+                extra_buffers_size: req.extra_buffers_size,
+                pid,
+                async_transaction: req.is_async,
+                oneway_spam_suspect: nb.oneway_spam_suspect,
+            };
+            // SAFETY: `init` is valid for reads. The shim allocates with GFP_KERNEL under this
+            // mutex, as C allocates under `alloc->mutex`; no spinlock is held.
+            let Some(cbuf) = NonNull::new(unsafe { binder_alloc_rust_buffer_new(&init) }) else {
+                self.free_range_locked(inner, nb.offset);
+                return Err(ENOMEM);
+            };
+            inner.buffers.insert(node.into_node(nb.offset, BufferPtr(cbuf)));
+
+            let core = inner.core.as_ref().ok_or(ESRCH)?;
+            for index in nb.install.clone() {
+                if core.page_state(index) == Some(PageState::Absent) {
+                    // Cannot fail: at most 2 + size / PAGE_SIZE entries, reserved below? No: this
+                    // may allocate under the mutex (never under a spinlock), like C's kzalloc.
+                    if absent.push(index, GFP_KERNEL).is_err() {
+                        self.free_buf_locked(inner, cbuf);
+                        return Err(ENOMEM);
+                    }
+                }
+            }
+            cbuf
+        };
+        // Whatever the core did not use from the reservation is freed here, unlocked.
+        drop(reserve);
+
+        if let Err(e) = self.install_pages(&absent) {
+            // C frees the buffer and returns the installation error.
+            let mut guard = self.inner.lock();
+            self.free_buf_locked(&mut guard, cbuf);
+            return Err(e);
+        }
+        Ok(cbuf)
+    }
+
+    /// Backs the `absent` page indices: allocate with no lock held, publish under the lock.
+    fn install_pages(&self, absent: &[usize]) -> Result {
+        for &index in absent {
+            self.trace_page(binder_alloc_rust_trace_alloc_page_start, index);
+            let page = SharedPage::alloc(GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO).map_err(|_| ENOMEM)?;
+            let mut guard = self.inner.lock();
+            let inner = &mut *guard;
+            let core = inner.core.as_mut().ok_or(ESRCH)?;
+            let actions = core.page_event(index, PageEvent::Installed)?;
+            if actions.contains(PageAction::StorePage) {
+                let slot = &inner.slots[index] as *const Slot;
+                // SAFETY: `slot` points into `inner.slots`, which is not resized while locked.
+                Self::slot_set_page(inner, unsafe { &*slot }, Some(page));
+            }
+            // `DiscardNewPage`: another allocation installed it first; `page` is dropped below,
+            // after the lock.
+            drop(guard);
+            self.trace_page(binder_alloc_rust_trace_alloc_page_end, index);
+        }
+        Ok(())
+    }
+
+    /// Frees the core range at `offset` and puts the released pages on the LRU.
+    fn free_range_locked(&self, inner: &mut Inner, offset: usize) {
+        let Some(core) = inner.core.as_mut() else {
+            return;
+        };
+        let Ok(freed) = core.free_buf(offset) else {
+            pr_err!("binder_alloc: {}: free of unknown buffer at {:x}\n", self.pid, offset);
+            return;
+        };
+        // SAFETY: `c` is the live C struct of this allocator.
+        unsafe {
+            binder_alloc_rust_trace_update_page_range(
+                self.c,
+                false,
+                Self::page_addr(inner, freed.range.start),
+                Self::page_addr(inner, freed.range.end),
+            )
+        };
+        for index in freed.iter() {
+            let slot = &inner.slots[index];
+            if let Some(page) = Self::slot_page(inner, slot) {
+                self.trace_page(binder_alloc_rust_trace_free_lru_start, index);
+                self.lru_add(inner, slot, page);
+                self.trace_page(binder_alloc_rust_trace_free_lru_end, index);
+            }
+        }
+    }
+
+    /// `binder_free_buf_locked()` for the C buffer `cbuf`, which is freed.
+    fn free_buf_locked(&self, inner: &mut Inner, cbuf: NonNull<CBinderBuffer>) {
+        let view = buffer_view(cbuf);
+        let offset = (view.user_data as usize).wrapping_sub(inner.vm_start);
+        if inner.buffers.remove(&offset).is_none() {
+            pr_err!("binder_alloc: {}: free of unknown buffer at {:x}\n", self.pid, offset);
+            return;
+        }
+        self.free_range_locked(inner, offset);
+        // SAFETY: `cbuf` was allocated by `binder_alloc_rust_buffer_new()` and is no longer in
+        // the buffer map; binder.c does not use a buffer after freeing it.
+        unsafe { binder_alloc_rust_buffer_delete(cbuf.as_ptr()) };
+    }
+
+    /// `binder_alloc_free_buf()`.
+    fn free_buf(&self, cbuf: NonNull<CBinderBuffer>) {
+        // As in C, clearing is done before taking the lock: the buffer's pages are in use and
+        // cannot be reclaimed while it is allocated.
+        if buffer_view(cbuf).clear_on_free {
+            let size = self.buffer_size_of(cbuf).unwrap_or(0);
+            let _ = self.for_each_chunk(cbuf, 0, size, |page, pgoff, len, _done| {
+                // SAFETY: The page is the driver's; userspace only maps it read-only.
+                unsafe { page.as_page().fill_zero_raw(pgoff, len) }
+            });
+            // SAFETY: `cbuf` is a live C buffer.
+            unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
+        }
+        let mut guard = self.inner.lock();
+        self.free_buf_locked(&mut guard, cbuf);
+    }
+
+    /// `binder_alloc_prepare_to_free()`.
+    fn prepare_to_free(&self, user_ptr: usize) -> Result<Option<NonNull<CBinderBuffer>>> {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        let offset = user_ptr.wrapping_sub(inner.vm_start);
+        let Some(cbuf) = inner.buffers.get(&offset).map(|b| b.0) else {
+            return Ok(None);
+        };
+        let Some(core) = inner.core.as_mut() else {
+            return Ok(None);
+        };
+        // binder.c writes `allow_user_free` in the C struct; bring the core up to date.
+        core.set_allow_user_free(offset, buffer_view(cbuf).allow_user_free)?;
+        match core.prepare_to_free(offset)? {
+            Some(_) => {
+                // SAFETY: `cbuf` is a live C buffer; the allocator lock serialises this write
+                // with the other users of the flag, as in C.
+                unsafe { binder_alloc_rust_buffer_set_allow_user_free(cbuf.as_ptr(), false) };
+                Ok(Some(cbuf))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// `binder_alloc_buffer_size()`.
+    fn buffer_size_of(&self, cbuf: NonNull<CBinderBuffer>) -> Option<usize> {
+        let inner = self.inner.lock();
+        let offset = (buffer_view(cbuf).user_data as usize).wrapping_sub(inner.vm_start);
+        inner.core.as_ref()?.allocated_buffer(offset).map(|b| b.size)
+    }
+
+    /// `check_buffer()`: whether `bytes` at `offset` of the buffer may be accessed.
+    fn check_buffer(&self, cbuf: NonNull<CBinderBuffer>, offset: u64, bytes: usize) -> bool {
+        let view = buffer_view(cbuf);
+        let Some(size) = self.buffer_size_of(cbuf) else {
+            return false;
+        };
+        size >= bytes
+            && offset <= (size - bytes) as u64
+            && offset % 4 == 0
+            && !view.free
+            && (!view.allow_user_free || !view.has_transaction)
+    }
+
+    /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
+    /// `offset` of the buffer, with no lock held during `f`. The caller has checked the range.
+    fn for_each_chunk(
+        &self,
+        cbuf: NonNull<CBinderBuffer>,
+        offset: usize,
+        bytes: usize,
+        mut f: impl FnMut(&SharedPage, usize, usize, usize) -> Result,
+    ) -> Result {
+        let user_data = buffer_view(cbuf).user_data as usize;
+        let mut done = 0;
+        while done < bytes {
+            let (page, pgoff) = {
+                let inner = self.inner.lock();
+                let pos = user_data.wrapping_sub(inner.vm_start) + offset + done;
+                let slot = inner.slots.get(pos / PAGE_SIZE).ok_or(EINVAL)?;
+                // A live buffer's pages are InUse: backed at allocation, never on the LRU.
+                let page = Self::slot_page(&inner, slot).ok_or(EINVAL)?.clone();
+                (page, pos % PAGE_SIZE)
+            };
+            let len = (bytes - done).min(PAGE_SIZE - pgoff);
+            f(&page, pgoff, len, done)?;
+            done += len;
+        }
+        Ok(())
+    }
+
+    /// `->fault()`: map the driver's page for a backed index; SIGBUS otherwise.
+    ///
+    /// Runs in whatever task faults (the receiver, `process_vm_readv()`, `/proc/pid/mem`), with
+    /// the mmap or VMA lock held by the mm core; never looks at `current`.
+    fn fault(&self, vmf: &VmFault) -> VmFaultReason {
+        let inner = self.inner.lock();
+        let Some(core) = inner.core.as_ref() else {
+            return VmFaultReason::SIGBUS;
+        };
+        // Index from the allocator's start, bounded by its size, not by the VMA: mprotect can
+        // split the VMA without a close.
+        let Some(off) = vmf.address().checked_sub(inner.vm_start) else {
+            return VmFaultReason::SIGBUS;
+        };
+        let index = off / PAGE_SIZE;
+        if off >= core.buffer_size() {
+            return VmFaultReason::SIGBUS;
+        }
+        let mut inner = inner;
+        let inner = &mut *inner;
+        let Some(core) = inner.core.as_mut() else {
+            return VmFaultReason::SIGBUS;
+        };
+        let actions = core.fault(index, vmf.is_write());
+        if !actions.contains(PageAction::MapIntoVma) {
+            return VmFaultReason::SIGBUS;
+        }
+        match Self::slot_page(inner, &inner.slots[index]) {
+            // Inserted under the allocator lock, which the shrinker holds across clearing the slot
+            // and zapping the PTE: a reclaimed page can never be mapped.
+            Some(page) => vmf.insert_page_mkwrite(page, false),
+            None => VmFaultReason::SIGBUS,
+        }
+    }
+
+    /// `binder_alloc_deferred_release()`. Returns `false` (and leaks the state) if the mapping
+    /// is still alive: a fault could still reach it.
+    fn release(&self) -> bool {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        let mut buffers = 0;
+        let mut pages = 0;
+        if let Some(core) = inner.core.as_mut() {
+            if core.is_mapped() {
+                pr_err!("binder_alloc: {}: released while still mapped\n", self.pid);
+                return false;
+            }
+            while let Some((offset, b)) = inner.buffers.cursor_front().map(|c| {
+                let (k, v) = c.current();
+                (*k, v.0)
+            }) {
+                if buffer_view(b).clear_on_free {
+                    drop(guard);
+                    // Clearing takes the lock per page.
+                    let size = self.buffer_size_of(b).unwrap_or(0);
+                    let _ = self.for_each_chunk(b, 0, size, |page, pgoff, len, _| {
+                        // SAFETY: The page is the driver's; nobody else writes it.
+                        unsafe { page.as_page().fill_zero_raw(pgoff, len) }
+                    });
+                    // SAFETY: `b` is a live C buffer.
+                    unsafe { binder_alloc_rust_buffer_clear_clear_on_free(b.as_ptr()) };
+                    guard = self.inner.lock();
+                }
+                let _ = offset;
+                self.free_buf_locked(&mut guard, b);
+                buffers += 1;
+            }
+            let inner = &mut *guard;
+            let npages = inner.slots.len();
+            for index in 0..npages {
+                let Some(core) = inner.core.as_mut() else { break };
+                let Ok(actions) = core.page_event(index, PageEvent::Teardown) else {
+                    continue;
+                };
+                let slot = &inner.slots[index] as *const Slot;
+                // SAFETY: `slot` points into `inner.slots`, not resized while locked.
+                let slot = unsafe { &*slot };
+                if actions.contains(PageAction::RemoveFromLru) {
+                    if let Some(page) = Self::slot_page(inner, slot) {
+                        self.lru_del(inner, slot, page);
+                    }
+                }
+                if actions.contains(PageAction::FreePage) {
+                    Self::slot_set_page(inner, slot, None);
+                    pages += 1;
+                }
+            }
+        }
+        alloc_debug!(DEBUG_OPEN_CLOSE, "binder_alloc_deferred_release: {} buffers {}, pages {}\n",
+            self.pid, buffers, pages);
+        true
+    }
+}
+
+fn buffer_view(cbuf: NonNull<CBinderBuffer>) -> CBufferView {
+    let mut view = CBufferView::default();
+    // SAFETY: `cbuf` is a live C buffer (callers get it from binder.c or the buffer map) and
+    // `view` is valid for writes.
+    unsafe { binder_alloc_rust_buffer_view(cbuf.as_ptr(), &mut view) };
+    view
+}
+
+/// The shrinker's LRU callback (`binder_alloc_free_page()`), called by the LRU walk with the
+/// LRU lock held, which `item` proves.
+///
+/// Trylocks the receiver's mmap lock, then the allocator lock; on success isolates the item,
+/// drops the LRU lock, zaps the receiver's PTE for the index under both locks (so that a fault
+/// cannot map the page again) and frees the page after unlocking.
+fn free_page(item: LruWalkItem<'_, Slot>) -> LruWalkResult<'_> {
+    let slot: *const Slot = item.item();
+    // SAFETY: The walker holds the LRU lock, so the slot is live: release takes every slot off
+    // the LRU, under that lock, before freeing it.
+    let (owner, index) = unsafe { (&*(*slot).owner, (*slot).index) };
+    // SAFETY: A slot's owner outlives its slots.
+
+    let Some(mm) = owner.mm.mmget_not_zero() else {
+        return item.skip();
+    };
+    // `mmput()` may sleep; drop the reference asynchronously, as C does.
+    let mm = MmWithUserAsync::into_mmput_async(mm);
+    let Some(mmap) = mm.mmap_read_trylock() else {
+        return item.skip();
+    };
+    let Some(mut guard) = owner.inner.try_lock() else {
+        return item.skip();
+    };
+    let inner = &mut *guard;
+    let addr = BinderAllocRust::page_addr(inner, index) as usize;
+    let Some(core) = inner.core.as_mut() else {
+        return item.skip();
+    };
+    // The VMA at the address is ours only while the allocator is mapped (one mapping per life).
+    let vma = mmap.vma_lookup(addr);
+    if vma.is_some() && !core.is_mapped() {
+        return item.skip();
+    }
+    if core.page_event(index, PageEvent::Isolate).is_err() {
+        return item.skip();
+    }
+    owner.trace_page(binder_alloc_rust_trace_unmap_kernel_start, index);
+    // SAFETY: `slot` is a slot of `inner.slots`, which is not resized while locked.
+    let page = BinderAllocRust::slot_set_page(inner, unsafe { &*slot }, None);
+    owner.trace_page(binder_alloc_rust_trace_unmap_kernel_end, index);
+
+    let removed = item.isolate_and_unlock();
+
+    if let Some(core) = inner.core.as_mut() {
+        let _ = core.page_event(index, PageEvent::ReclaimDone);
+    }
+    if let Some(vma) = vma {
+        owner.trace_page(binder_alloc_rust_trace_unmap_user_start, index);
+        vma.zap_vma_range(addr, PAGE_SIZE);
+        owner.trace_page(binder_alloc_rust_trace_unmap_user_end, index);
+    }
+    drop(guard);
+    drop(mmap);
+    drop(mm);
+    // The page is freed last, with no lock held.
+    drop(page);
+    removed.removed_retry()
+}
+
+/// The "android-binder" shrinker over the global freelist.
+struct BinderShrinker {
+    freelist: *mut bindings::list_lru,
+}
+
+// SAFETY: The freelist is a `struct list_lru`, protected by its own locks.
+unsafe impl Send for BinderShrinker {}
+// SAFETY: As above.
+unsafe impl Sync for BinderShrinker {}
+
+impl BinderShrinker {
+    fn lru(&self) -> &ListLru<Slot> {
+        // SAFETY: The freelist outlives the shrinker (registered after, freed before it) and
+        // holds only `Slot`s. NEEDS: `ListLru::from_raw`, see the report.
+        unsafe { ListLru::from_raw(self.freelist) }
+    }
+}
+
+impl Shrinker for BinderShrinker {
+    type Ptr = KBox<BinderShrinker>;
+
+    fn count_objects(me: &BinderShrinker, _sc: &ShrinkControl) -> CountObjects {
+        // C returns list_lru_count() as is: 0 means "skip now", never SHRINK_EMPTY.
+        CountObjects::new(me.lru().count())
+    }
+
+    fn scan_objects(me: &BinderShrinker, sc: &mut ShrinkControl) -> ScanObjects {
+        // C walks every node with list_lru_walk(), not only `sc->nid`.
+        ScanObjects::from_count(me.lru().walk(sc.nr_to_scan(), free_page))
+    }
+}
+
+// ===== Exports to binder_alloc_shim.c =====
+
+/// Converts the shim's handle; `None` for a NULL handle (state allocation failed at init).
+///
+/// # Safety
+///
+/// `ra` is NULL or was returned by [`rust_binder_alloc_new`] and not yet released.
+unsafe fn state<'a>(ra: *mut BinderAllocRust) -> Option<&'a BinderAllocRust> {
+    // SAFETY: By the precondition.
+    unsafe { ra.as_ref() }
+}
+
+/// Allocates the Rust state of `alloc`; NULL on allocation failure.
+///
+/// # Safety
+///
+/// `alloc` is a C allocator whose `mm` is grabbed and `freelist` initialised.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_new(
+    alloc: *mut CBinderAlloc,
+    mm: *mut bindings::mm_struct,
+    freelist: *mut bindings::list_lru,
+    pid: c_int,
+) -> *mut BinderAllocRust {
+    // SAFETY: `mm` is grabbed by the caller for at least the call.
+    let mm: ARef<Mm> = ARef::from(unsafe { Mm::from_raw(mm) });
+    let init = pin_init!(BinderAllocRust {
+        c: alloc,
+        mm,
+        freelist,
+        pid,
+        inner <- new_mutex!(Inner {
+            core: None,
+            vm_start: 0,
+            slots: KVec::new(),
+            buffers: kernel::rbtree::RBTree::new(),
+            reserve_hint: 0,
+        }),
+    });
+    match KBox::pin_init(init, GFP_KERNEL) {
+        // SAFETY: The state is never moved out of its box: C only holds the pointer, and
+        // `rust_binder_alloc_deferred_release` rebuilds the pinned box to drop it.
+        Ok(b) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(b) }),
+        Err(_) => ptr::null_mut(),
+    }
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`]; `buffer` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_new_buf(
+    ra: *mut BinderAllocRust,
+    data_size: usize,
+    offsets_size: usize,
+    extra_buffers_size: usize,
+    is_async: c_int,
+    pid: c_int,
+    buffer: *mut *mut CBinderBuffer,
+) -> c_int {
+    // SAFETY: By the precondition.
+    let Some(ra) = (unsafe { state(ra) }) else {
+        return ESRCH.to_errno();
+    };
+    let req = BufferRequest {
+        data_size,
+        offsets_size,
+        extra_buffers_size,
+        is_async: is_async != 0,
+    };
+    match ra.new_buf(&req, pid) {
+        Ok(b) => {
+            // SAFETY: By the precondition.
+            unsafe { *buffer = b.as_ptr() };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`]; `buffer` was returned by [`rust_binder_alloc_new_buf`] for `ra`.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_free_buf(ra: *mut BinderAllocRust, buffer: *mut CBinderBuffer) {
+    // SAFETY: By the precondition.
+    if let (Some(ra), Some(b)) = (unsafe { state(ra) }, NonNull::new(buffer)) {
+        ra.free_buf(b);
+    }
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`]; `buffer` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_prepare_to_free(
+    ra: *mut BinderAllocRust,
+    user_ptr: c_ulong,
+    buffer: *mut *mut CBinderBuffer,
+) -> c_int {
+    // SAFETY: By the precondition.
+    let Some(ra) = (unsafe { state(ra) }) else {
+        return 0;
+    };
+    match ra.prepare_to_free(user_ptr as usize) {
+        Ok(b) => {
+            // SAFETY: By the precondition.
+            unsafe { *buffer = b.map_or(ptr::null_mut(), |b| b.as_ptr()) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Returns the number of bytes not copied.
+///
+/// # Safety
+///
+/// `ra` as for [`state`]; `buffer` is a live buffer of `ra`.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_copy_user_to_buffer(
+    ra: *mut BinderAllocRust,
+    buffer: *mut CBinderBuffer,
+    buffer_offset: u64,
+    from: *const c_void,
+    bytes: usize,
+) -> c_ulong {
+    // SAFETY: By the precondition.
+    let (Some(ra), Some(b)) = (unsafe { state(ra) }, NonNull::new(buffer)) else {
+        return bytes as c_ulong;
+    };
+    if !ra.check_buffer(b, buffer_offset, bytes) {
+        return bytes as c_ulong;
+    }
+    let mut reader = UserSlice::new(from as usize, bytes).reader();
+    let mut copied = 0;
+    let _ = ra.for_each_chunk(b, buffer_offset as usize, bytes, |page, pgoff, len, done| {
+        // SAFETY: The page is the driver's own; userspace maps it read-only and the kernel only
+        // writes a buffer that binder.c is building.
+        unsafe { page.as_page().copy_from_user_slice_raw(&mut reader, pgoff, len) }?;
+        copied = done + len;
+        Ok(())
+    });
+    (bytes - copied) as c_ulong
+}
+
+/// `binder_alloc_copy_to_buffer()` / `_from_buffer()`: 0 or -EINVAL.
+///
+/// # Safety
+///
+/// `ra` as for [`state`]; `buffer` is a live buffer of `ra`; `ptr` is valid for `bytes` bytes
+/// of reads (`to_buffer`) or writes.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_copy_buffer(
+    ra: *mut BinderAllocRust,
+    to_buffer: bool,
+    buffer: *mut CBinderBuffer,
+    buffer_offset: u64,
+    ptr: *mut c_void,
+    bytes: usize,
+) -> c_int {
+    // SAFETY: By the precondition.
+    let (Some(ra), Some(b)) = (unsafe { state(ra) }, NonNull::new(buffer)) else {
+        return EINVAL.to_errno();
+    };
+    if !ra.check_buffer(b, buffer_offset, bytes) {
+        return EINVAL.to_errno();
+    }
+    let ptr = ptr.cast::<u8>();
+    let res = ra.for_each_chunk(b, buffer_offset as usize, bytes, |page, pgoff, len, done| {
+        // SAFETY: `ptr + done .. + len` is within the caller's `bytes`; the page is the driver's.
+        unsafe {
+            if to_buffer {
+                page.as_page().write_raw(ptr.add(done), pgoff, len)
+            } else {
+                page.as_page().read_raw(ptr.add(done), pgoff, len)
+            }
+        }
+    });
+    match res {
+        Ok(()) => 0,
+        Err(_) => EINVAL.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`]; `vma` is the VMA being mapped, with the mmap lock held.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_mmap_handler(
+    ra: *mut BinderAllocRust,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
+    // SAFETY: By the precondition.
+    let Some(ra) = (unsafe { state(ra) }) else {
+        return ENOMEM.to_errno();
+    };
+    // SAFETY: The caller holds the mmap lock for the duration of the call.
+    let vma = unsafe { VmaRef::from_raw(vma) };
+    match ra.mmap_handler(vma) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`].
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_vma_close(ra: *mut BinderAllocRust) {
+    // SAFETY: By the precondition.
+    if let Some(ra) = unsafe { state(ra) } {
+        ra.vma_close();
+    }
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`]; `vmf` is the fault being handled, in `->fault()`.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_vm_fault(
+    ra: *mut BinderAllocRust,
+    vmf: *mut bindings::vm_fault,
+) -> bindings::vm_fault_t {
+    // SAFETY: By the precondition.
+    let Some(ra) = (unsafe { state(ra) }) else {
+        return VmFaultReason::SIGBUS.to_raw();
+    };
+    // SAFETY: `vmf` is valid for the duration of `->fault()`.
+    let vmf = unsafe { VmFault::from_raw(vmf) };
+    ra.fault(vmf).to_raw()
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`]; it is not used again after this call.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_deferred_release(ra: *mut BinderAllocRust) {
+    // SAFETY: By the precondition.
+    let Some(state_ref) = (unsafe { state(ra) }) else {
+        return;
+    };
+    if state_ref.release() {
+        // SAFETY: `ra` came from `KBox::into_raw` in `rust_binder_alloc_new` and is not used
+        // again; every slot is off the LRU, so the shrinker cannot reach it.
+        drop(unsafe { KBox::from_raw(ra) });
+    }
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`].
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_get_allocated_count(ra: *mut BinderAllocRust) -> c_int {
+    // SAFETY: By the precondition.
+    unsafe { state(ra) }
+        .and_then(|ra| ra.inner.lock().core.as_ref().map(|c| c.allocated_count() as c_int))
+        .unwrap_or(0)
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`].
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_free_async_space(ra: *mut BinderAllocRust) -> usize {
+    // SAFETY: By the precondition.
+    unsafe { state(ra) }
+        .and_then(|ra| ra.inner.lock().core.as_ref().map(|c| c.free_async_space()))
+        .unwrap_or(0)
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`]; `m` is a live seq_file.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_print_allocated(ra: *mut BinderAllocRust, m: *mut bindings::seq_file) {
+    // SAFETY: By the precondition.
+    let Some(ra) = (unsafe { state(ra) }) else {
+        return;
+    };
+    let inner = ra.inner.lock();
+    let Some(core) = inner.core.as_ref() else {
+        return;
+    };
+    for b in core.allocated_buffers() {
+        if let Some(cbuf) = inner.buffers.get(&b.offset) {
+            // SAFETY: `m` is live; `cbuf` is a live buffer of this allocator.
+            unsafe { binder_alloc_rust_print_buffer(m, cbuf.0.as_ptr(), b.offset as c_ulong) };
+        }
+    }
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`]; `m` is a live seq_file.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_print_pages(ra: *mut BinderAllocRust, m: *mut bindings::seq_file) {
+    // SAFETY: By the precondition.
+    let (counts, high) = match unsafe { state(ra) } {
+        Some(ra) => {
+            let inner = ra.inner.lock();
+            match inner.core.as_ref() {
+                // C counts only once mapped.
+                Some(core) if core.is_mapped() => (core.page_counts(), core.pages_high()),
+                Some(core) => (Default::default(), core.pages_high()),
+                None => (Default::default(), 0),
+            }
+        }
+        None => (Default::default(), 0),
+    };
+    let counts: range::PageCounts = counts;
+    // SAFETY: `m` is live.
+    unsafe {
+        binder_alloc_rust_print_pages(m, counts.active as c_int, counts.lru as c_int, counts.free as c_int, high)
+    };
+}
+
+/// `binder_alloc_free_page()` for `list_lru_walk()` callers (the KUnit test).
+///
+/// # Safety
+///
+/// `item` is the entry of a [`Slot`] on `lru`, whose lock is held by the walker.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_free_page(
+    item: *mut bindings::list_head,
+    lru: *mut bindings::list_lru_one,
+) -> bindings::lru_status {
+    // SAFETY: By the precondition. NEEDS: `LruWalkItem::from_raw`, see the report.
+    let item = unsafe { LruWalkItem::<Slot>::from_raw(item, lru) };
+    free_page(item).status().as_raw()
+}
+
+/// Registers the "android-binder" shrinker over `freelist`; stores its handle in `*shrinker`.
+///
+/// # Safety
+///
+/// `freelist` is initialised, holds only slots of this allocator and outlives the shrinker;
+/// `shrinker` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_shrinker_init(
+    freelist: *mut bindings::list_lru,
+    shrinker: *mut *mut c_void,
+) -> c_int {
+    let res = (|| -> Result<KBox<ShrinkerRegistration<BinderShrinker>>> {
+        let data = KBox::new(BinderShrinker { freelist }, GFP_KERNEL)?;
+        let reg = ShrinkerBuilder::new(c"android-binder", ShrinkerFlags::NONE)?
+            .register::<BinderShrinker>(data);
+        Ok(KBox::new(reg, GFP_KERNEL)?)
+    })();
+    match res {
+        Ok(reg) => {
+            // SAFETY: By the precondition.
+            unsafe { *shrinker = KBox::into_raw(reg).cast() };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Unregisters and frees the shrinker.
+///
+/// # Safety
+///
+/// `shrinker` was stored by [`rust_binder_alloc_shrinker_init`] and is not used again.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_shrinker_exit(shrinker: *mut c_void) {
+    if !shrinker.is_null() {
+        // SAFETY: By the precondition, it came from `KBox::into_raw`.
+        drop(unsafe { KBox::from_raw(shrinker.cast::<ShrinkerRegistration<BinderShrinker>>()) });
+    }
+}
+
+/// # Safety
+///
+/// `ra` as for [`state`]; `buffer` is a live buffer of `ra`.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_buffer_size(ra: *mut BinderAllocRust, buffer: *mut CBinderBuffer) -> usize {
+    // SAFETY: By the precondition.
+    match (unsafe { state(ra) }, NonNull::new(buffer)) {
+        (Some(ra), Some(b)) => ra.buffer_size_of(b).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// `enum binder_alloc_page_state` of page `index`.
+///
+/// # Safety
+///
+/// `ra` as for [`state`].
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_page_state(ra: *mut BinderAllocRust, index: c_ulong) -> c_int {
+    // SAFETY: By the precondition.
+    let state = unsafe { state(ra) }
+        .and_then(|ra| ra.inner.lock().core.as_ref().and_then(|c| c.page_state(index as usize)));
+    match state {
+        // BINDER_PAGE_IN_USE, BINDER_PAGE_ON_LRU, BINDER_PAGE_ABSENT of binder_alloc.h.
+        Some(PageState::InUse) => 1,
+        Some(PageState::Lru) => 2,
+        // Absent, Reclaiming (the slot is already cleared) or past the end.
+        _ => 0,
+    }
+}
+
+/// The first buffer of the free tree: its size and whether it is the last buffer.
+///
+/// # Safety
+///
+/// `ra` as for [`state`]; `size` and `is_last` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn rust_binder_alloc_first_free(
+    ra: *mut BinderAllocRust,
+    size: *mut usize,
+    is_last: *mut bool,
+) -> bool {
+    // SAFETY: By the precondition.
+    let Some(ra) = (unsafe { state(ra) }) else {
+        return false;
+    };
+    let inner = ra.inner.lock();
+    let Some(core) = inner.core.as_ref() else {
+        return false;
+    };
+    let Some(first) = core.free_buffers().next() else {
+        return false;
+    };
+    let last = core.buffers().last().map(|b| b.offset) == Some(first.offset);
+    // SAFETY: By the precondition.
+    unsafe {
+        *size = first.size;
+        *is_last = last;
+    }
+    true
+}
