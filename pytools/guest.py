@@ -1,16 +1,37 @@
-"""The binder programs that run inside the guest (tests/guest/)."""
+"""Programs that run inside the guest: tests/guest/ and the binderfs kselftests.
+
+Several programs share one boot. Each writes its output to a file in the
+guest; the files are then printed with a per-program prefix so the host can
+split the console stream, and the boot's exit status is non-zero when any
+program failed.
+"""
 
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
+from .build import BuildResult
 from .errors import BuildError
 from .runner import Runner
 from .settings import REPO, Settings
 
 GUEST_SRC = REPO / "tests" / "guest"
-E2E_PREFIX = "E2E| "
+BINDERFS_SELFTEST = Path("tools/testing/selftests/filesystems/binderfs")
+
+
+@dataclass(frozen=True)
+class GuestProgram:
+    """One program run in the guest; ``tier`` names its results."""
+
+    tier: str
+    suite: str
+    argv: tuple[str, ...]
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.tier.upper()}| "
 
 
 def build_guest_programs(settings: Settings, runner: Runner) -> Path:
@@ -26,11 +47,58 @@ def build_guest_programs(settings: Settings, runner: Runner) -> Path:
     return out
 
 
-def e2e_command(guest_dir: Path, alloc: str) -> str:
-    """Guest shell command: run binder_e2e, prefix its KTAP lines, keep its status."""
-    binary = shlex.quote(str(guest_dir / "binder_e2e"))
-    return (f"{binary} --alloc {alloc} > /tmp/e2e.out 2>&1; e2e_rc=$?; "
-            f"sed 's/^/{E2E_PREFIX}/' /tmp/e2e.out; exit $e2e_rc")
+def build_kselftests(settings: Settings, runner: Runner, result: BuildResult) -> Path:
+    """Build the binderfs kselftest against the built kernel's exported headers."""
+    headers = result.build_dir / "usr" / "include"
+    done = runner.run(["make", "-s", "-C", str(result.work_tree), f"O={result.build_dir}",
+                       "LLVM=-19", "headers"])
+    if done.returncode != 0 or not headers.is_dir():
+        raise BuildError("make headers failed:\n" + "\n".join(done.lines[-10:]))
+    out = settings.guest_build / "kselftest" / result.build_dir.name
+    out.mkdir(parents=True, exist_ok=True)
+    done = runner.run(["make", "-s", "-C", str(result.work_tree / BINDERFS_SELFTEST),
+                       f"OUTPUT={out}", f"KHDR_INCLUDES=-isystem {headers}"])
+    if done.returncode != 0 or not (out / "binderfs_test").exists():
+        raise BuildError("building the binderfs kselftest failed:\n"
+                         + "\n".join(done.lines[-10:]))
+    return out
+
+
+def e2e_program(guest_dir: Path, alloc: str) -> GuestProgram:
+    return GuestProgram("e2e", "binder_e2e", (str(guest_dir / "binder_e2e"), "--alloc", alloc))
+
+
+def kselftest_program(kst_dir: Path) -> GuestProgram:
+    return GuestProgram("kselftest", "binderfs", (str(kst_dir / "binderfs_test"),))
+
+
+def guest_script(programs: list[GuestProgram]) -> str:
+    """One shell command running every program, printing prefixed output."""
+    if not programs:
+        return "true"
+    parts = ["status=0"]
+    for i, prog in enumerate(programs):
+        out = f"/tmp/pytools-{i}.out"
+        argv = " ".join(shlex.quote(a) for a in prog.argv)
+        parts.append(f"{argv} > {out} 2>&1 || status=1")
+        parts.append(f"sed 's/^/{prog.prefix}/' {out}")
+    parts.append("exit $status")
+    return "; ".join(parts)
+
+
+def split_output(lines: list[str], programs: list[GuestProgram]) -> tuple[list[str],
+                                                                         dict[str, list[str]]]:
+    """Kernel console lines, and each program's own lines (prefix removed)."""
+    own: dict[str, list[str]] = {p.tier: [] for p in programs}
+    kernel: list[str] = []
+    for line in lines:
+        for prog in programs:
+            if line.startswith(prog.prefix):
+                own[prog.tier].append(line[len(prog.prefix):])
+                break
+        else:
+            kernel.append(line)
+    return kernel, own
 
 
 def demo_command(guest_dir: Path) -> str:

@@ -25,12 +25,14 @@ from typing import Callable
 from . import ktap
 from .build import ALLOCATORS, CONFIGS, Builder, BuildRequest
 from .errors import PytoolsError
-from .guest import E2E_PREFIX, build_guest_programs, e2e_command
+from .guest import (GuestProgram, build_guest_programs, build_kselftests, e2e_program,
+                    guest_script, kselftest_program, split_output)
 from .runner import Runner
 from .settings import REPO, Settings
 from .vm import probe_accel, run_guest
 
-TIERS = ("cargo", "lint", "pytest", "kunit", "e2e")
+TIERS = ("cargo", "lint", "pytest", "kunit", "kselftest", "e2e")
+IN_KERNEL_TIERS = ("kunit", "kselftest", "e2e")
 # KUnit suites each allocator must run: a missing one is an error.
 EXPECTED_KUNIT: dict[str, tuple[str, ...]] = {
     "c": ("binder_alloc",),
@@ -191,36 +193,37 @@ class TestRun:
     # in-kernel tiers -----------------------------------------------------
 
     def kernel(self, req: TestRequest, alloc: str, config: str) -> None:
+        """One boot of ``alloc``/``config``: KUnit at boot, then the guest programs."""
+        in_kernel = [t for t in IN_KERNEL_TIERS if t in req.tiers]
+
+        def error_rows(suite: str, message: str) -> None:
+            for tier in in_kernel:
+                self.add(tier, suite, f"{alloc}-{config}", alloc, config, "error", message)
+
         builder = Builder(self.s, self.runner, say=self.say)
-        want_e2e = "e2e" in req.tiers
+        programs: list[GuestProgram] = []
         try:
             result = builder.build(BuildRequest(alloc=alloc, config=config))
-            guest_dir = build_guest_programs(self.s, self.runner) if want_e2e else None
+            if "e2e" in req.tiers:
+                programs.append(e2e_program(build_guest_programs(self.s, self.runner), alloc))
+            if "kselftest" in req.tiers:
+                programs.append(kselftest_program(build_kselftests(self.s, self.runner, result)))
         except PytoolsError as exc:
-            for tier in ("kunit", "e2e"):
-                if tier in req.tiers:
-                    self.add(tier, "build", f"{alloc}-{config}", alloc, config, "error",
-                             str(exc).splitlines()[0])
-            self.say(exc.render() if hasattr(exc, "render") else str(exc))
+            error_rows("build", str(exc).splitlines()[0])
+            self.say(exc.render())
             return
-        command = e2e_command(guest_dir, alloc) if guest_dir else "true"
-        append = [f"kunit.filter_glob={KUNIT_FILTER}"]
-        if "kunit" not in req.tiers:
-            append = ["kunit.enable=0"]
+        append = [f"kunit.filter_glob={KUNIT_FILTER}"] if "kunit" in req.tiers else \
+            ["kunit.enable=0"]
         try:
-            run = run_guest(self.s, self.runner, result.build_dir, command,
+            run = run_guest(self.s, self.runner, result.build_dir, guest_script(programs),
                             accel=self.report.accel, timeout=req.boot_timeout, append=append)
         except PytoolsError as exc:
-            for tier in ("kunit", "e2e"):
-                if tier in req.tiers:
-                    self.add(tier, "boot", f"{alloc}-{config}", alloc, config, "error",
-                             str(exc).splitlines()[0])
-            self.say(str(exc))
+            error_rows("boot", str(exc).splitlines()[0])
+            self.say(exc.render())
             return
         self.say(f"[guest] {alloc}-{config}: exit {run.returncode} after {run.seconds:.0f} s "
                  f"({run.accel})")
-        kernel_lines = [line for line in run.lines if E2E_PREFIX not in line]
-        e2e_lines = [line.split(E2E_PREFIX, 1)[1] for line in run.lines if E2E_PREFIX in line]
+        kernel_lines, own = split_output(run.lines, programs)
         tree = result.work_tree
         if "kunit" in req.tiers:
             rows = ktap.parse(tree, kernel_lines)
@@ -231,16 +234,18 @@ class TestRun:
                 if suite not in seen:
                     self.add("kunit", suite, "<suite>", alloc, config, "error",
                              "expected suite did not run")
-        if want_e2e:
-            rows = ktap.parse(tree, e2e_lines, flat_suite="binder_e2e")
+        for prog in programs:
+            rows = ktap.parse(tree, own[prog.tier], flat_suite=prog.suite)
             for row in rows:
-                self.add("e2e", row.suite, row.case, alloc, config, row.status, row.detail)
+                self.add(prog.tier, row.suite, row.case, alloc, config, row.status, row.detail)
             if not rows:
-                self.add("e2e", "binder_e2e", "<suite>", alloc, config, "error",
-                         f"no KTAP output from the guest program (exit {run.returncode})")
-            elif run.returncode != 0 and not any(r.status in ("fail", "error") for r in rows):
-                self.add("e2e", "binder_e2e", "<exit status>", alloc, config, "error",
-                         f"guest program exited {run.returncode} with no failing case")
+                self.add(prog.tier, prog.suite, "<suite>", alloc, config, "error",
+                         "no KTAP output from the guest program")
+        if run.returncode != 0 and not any(
+                r.status in ("fail", "error") for r in self.report.results
+                if r.allocator == alloc and r.config == config and r.tier in in_kernel):
+            self.add("kernel", "guest", "<exit status>", alloc, config, "error",
+                     f"guest programs exited {run.returncode} with no failing case")
         reports = run.kernel_reports()
         self.add("kernel", "kernel_log", "no_kernel_reports", alloc, config,
                  "fail" if reports else "pass", "\n".join(reports[:5]))
@@ -266,7 +271,7 @@ class TestRun:
             self.timed("lint", self.lint)
         if "pytest" in req.tiers:
             self.timed("pytest", self.pytest)
-        if "kunit" in req.tiers or "e2e" in req.tiers:
+        if any(t in req.tiers for t in IN_KERNEL_TIERS):
             for config in req.configs:
                 for alloc in req.allocators:
                     self.timed(f"kernel {alloc}-{config}",

@@ -321,3 +321,17 @@ def test_settings_file_supplies_defaults(tmp_path: Path, monkeypatch: pytest.Mon
     s = settings.load()
     assert s.cache == tmp_path / "cache" and s.config == "debug"
     assert settings.load(config="minimal").config == "minimal"
+
+
+def test_guest_script_runs_every_program_and_keeps_a_failure() -> None:
+    from pytools import guest
+
+    progs = [guest.GuestProgram("e2e", "binder_e2e", ("/g/binder_e2e", "--alloc", "c")),
+             guest.GuestProgram("kselftest", "binderfs", ("/k/binderfs_test",))]
+    script = guest.guest_script(progs)
+    assert "/g/binder_e2e --alloc c > /tmp/pytools-0.out 2>&1 || status=1" in script
+    assert script.endswith("exit $status")
+    kernel, own = guest.split_output(
+        ["[ 1.0] kernel line", "E2E| ok 1 a", "KSELFTEST| ok 1 b", "E2E| ok 2 c"], progs)
+    assert kernel == ["[ 1.0] kernel line"]
+    assert own == {"e2e": ["ok 1 a", "ok 2 c"], "kselftest": ["ok 1 b"]}
