@@ -27,8 +27,8 @@ from .settings import REPO, Settings
 OVERLAY_MAP: tuple[tuple[str, str], ...] = (
     ("rust/kernel", "rust/kernel"),
     ("rust/helpers", "rust/helpers"),
-    ("rust/binder_alloc/core/src", "drivers/android/binder_alloc_rust/core"),
-    ("rust/binder_alloc/kernel", "drivers/android/binder_alloc_rust"),
+    ("rust/binder_alloc/core/src", "drivers/android/binder_alloc/core/src"),
+    ("rust/binder_alloc/kernel", "drivers/android/binder_alloc/kernel"),
     ("c-shim/src", "drivers/android"),
     ("tests/kunit", "drivers/android/tests"),
 )
