@@ -144,6 +144,38 @@ fn parser_rejects_malformed_traces() {
     }
 }
 
+/// Traces from C 7.3's range-allocator functions compiled in userspace on the kernel's own
+/// `tools/lib/rbtree.c` (`tests/cref/gen_traces.py`): a cross-check of placement among
+/// equal-size free buffers, independent of the kernel-recorded fixtures.
+#[test]
+fn replay_matches_userspace_c_reference() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cref");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/data/cref")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "trace"))
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no userspace C reference traces in {}",
+        dir.display()
+    );
+    let mut new_ok = 0;
+    for path in &files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let c = replay(&name, &load(path)).unwrap_or_else(|e| panic!("{e}"));
+        new_ok += c.new_ok;
+    }
+    println!(
+        "replayed {} userspace C reference traces, {new_ok} allocations",
+        files.len()
+    );
+}
+
 #[test]
 fn replay_matches_c_traces() {
     let dir = fixtures_dir();
