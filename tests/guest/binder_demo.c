@@ -50,7 +50,9 @@ static int run_server(int ready_fd)
 	}
 	diag("opened %s, mapped %d KiB read-only at %p", DEV, MAP_SIZE / 1024,
 	     b.map);
-	r = bd_set_ctx_mgr(&b, 1);
+	/* a previous context manager of this device may still be exiting */
+	for (int i = 0; (r = bd_set_ctx_mgr(&b, 1)) == -EBUSY && i < 100; i++)
+		usleep(50000);
 	if (r) {
 		diag("FAIL: BINDER_SET_CONTEXT_MGR: %s", strerror(-r));
 		return 1;

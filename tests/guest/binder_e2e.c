@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -1802,6 +1803,7 @@ static int run_case(int idx, const struct tcase *tc)
 	}
 	/* stragglers of the case (servers, helpers) */
 	kill(-pid, SIGKILL);
+	usleep(20000);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	unlink(g_dev);
@@ -1858,10 +1860,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	printf("KTAP version 1\n");
+	printf("1..%d\n", n);
 	printf("# binder_e2e: allocator under test: %s\n",
 	       g_alloc == ALLOC_C ? "c" : "rust");
-	printf("1..%d\n", n);
 	signal(SIGPIPE, SIG_IGN);
+	/* orphaned helpers of a killed case come back to us to be reaped */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	r = bd_mount_binderfs();
 	if (r)
 		printf("# cannot mount binderfs at %s: %s\n", BINDERFS_DIR,
