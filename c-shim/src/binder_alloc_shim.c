@@ -107,6 +107,7 @@ int binder_alloc_copy_to_buffer(struct binder_alloc *alloc,
 	return rust_binder_alloc_copy_buffer(alloc->rust, true, buffer,
 					     buffer_offset, src, bytes);
 }
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_copy_to_buffer);
 
 int binder_alloc_copy_from_buffer(struct binder_alloc *alloc,
 				  void *dest,
@@ -117,6 +118,7 @@ int binder_alloc_copy_from_buffer(struct binder_alloc *alloc,
 	return rust_binder_alloc_copy_buffer(alloc->rust, false, buffer,
 					     buffer_offset, dest, bytes);
 }
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_copy_from_buffer);
 
 int binder_alloc_mmap_handler(struct binder_alloc *alloc,
 			      struct vm_area_struct *vma)
@@ -136,6 +138,7 @@ vm_fault_t binder_alloc_vm_fault(struct binder_alloc *alloc,
 {
 	return rust_binder_alloc_vm_fault(alloc->rust, vmf);
 }
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_vm_fault);
 
 void binder_alloc_deferred_release(struct binder_alloc *alloc)
 {
@@ -150,6 +153,7 @@ int binder_alloc_get_allocated_count(struct binder_alloc *alloc)
 {
 	return rust_binder_alloc_get_allocated_count(alloc->rust);
 }
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_get_allocated_count);
 
 void binder_alloc_print_allocated(struct seq_file *m,
 				  struct binder_alloc *alloc)

@@ -20,19 +20,18 @@
 //! takes an mm lock while holding the allocator lock; the sender never takes any lock of the
 //! receiver's mm. Pages are allocated with no lock held (see [`BinderAllocRust::new_buf`]).
 
-#![recursion_limit = "256"]
-
 #[path = "../core/src/env_kernel.rs"]
+#[allow(
+    unused_imports,
+    reason = "the seam names `Error` for the Cargo build; the kernel build of the core does not"
+)]
 mod env;
 #[path = "../core/src/page.rs"]
-#[allow(dead_code)] // The core's API is wider than what the kernel glue calls.
-pub(crate) mod page;
+pub mod page;
 #[path = "../core/src/range.rs"]
-#[allow(dead_code)]
-pub(crate) mod range;
+pub mod range;
 #[path = "../core/src/rbtree.rs"]
-#[allow(dead_code)]
-pub(crate) mod rbtree;
+pub mod rbtree;
 
 use core::{
     cell::UnsafeCell,
@@ -40,21 +39,31 @@ use core::{
 };
 
 use kernel::{
-    alloc::flags::GFP_KERNEL,
     bindings,
-    ffi::{c_int, c_ulong, c_void},
     impl_has_list_lru_entry,
-    list_lru::{ListLru, ListLruEntry, LruWalkItem, LruWalkResult},
+    list_lru::{
+        ListLru,
+        ListLruEntry,
+        LruWalkItem,
+        LruWalkResult, //
+    },
     mm::{
-        fault::{VmFault, VmFaultReason},
-        mmput_async::MmWithUserAsync,
+        fault::{
+            VmFault,
+            VmFaultReason, //
+        },
         virt::VmaRef,
         Mm,
+        MmWithUser, //
     },
     new_mutex,
     page::PAGE_SIZE,
     page_ref::SharedPage,
     prelude::*,
+    rbtree::{
+        RBTree,
+        RBTreeNodeReservation, //
+    },
     shrinker::{
         CountObjects,
         ScanObjects,
@@ -64,13 +73,30 @@ use kernel::{
         ShrinkerFlags,
         ShrinkerRegistration, //
     },
-    sync::{aref::ARef, Mutex},
-    types::Opaque,
-    uaccess::UserSlice,
+    sync::{
+        aref::ARef,
+        Mutex, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
 };
 
-use page::{PageAction, PageEvent, PageState};
-use range::{Allocator, BufferRequest, NodeReserve, MAX_BUFFER_SIZE};
+use page::{
+    PageAction,
+    PageEvent,
+    PageState, //
+};
+use range::{
+    Allocator,
+    BufferRequest,
+    NodeReserve,
+    MAX_BUFFER_SIZE, //
+};
+
+/// Prefix of the messages of this object, as `pr_fmt()` of `binder_alloc.c`.
+const __LOG_PREFIX: &[u8] = b"binder_alloc\0";
 
 /// `struct binder_alloc` of `binder_alloc_rust.h`; opaque here, only passed back to C.
 #[repr(C)]
@@ -120,13 +146,14 @@ extern "C" {
     fn binder_alloc_rust_buffer_view(buffer: *const CBinderBuffer, view: *mut CBufferView);
     fn binder_alloc_rust_buffer_set_allow_user_free(buffer: *mut CBinderBuffer, allow: bool);
     fn binder_alloc_rust_buffer_clear_clear_on_free(buffer: *mut CBinderBuffer);
+    // `struct seq_file` is passed as `void *`: its bindgen type is not FFI-safe.
     fn binder_alloc_rust_print_buffer(
-        m: *mut bindings::seq_file,
+        m: *mut c_void,
         buffer: *const CBinderBuffer,
         offset: c_ulong,
     );
     fn binder_alloc_rust_print_pages(
-        m: *mut bindings::seq_file,
+        m: *mut c_void,
         active: c_int,
         lru: c_int,
         free: c_int,
@@ -153,9 +180,12 @@ extern "C" {
 
 /// `BINDER_DEBUG_USER_ERROR` of `binder_alloc.c`.
 const DEBUG_USER_ERROR: u32 = 1 << 0;
-/// `BINDER_DEBUG_OPEN_CLOSE`.
+/// `BINDER_DEBUG_OPEN_CLOSE` of `binder_alloc.c`.
 const DEBUG_OPEN_CLOSE: u32 = 1 << 1;
+/// `BINDER_DEBUG_BUFFER_ALLOC` of `binder_alloc.c`.
+const DEBUG_BUFFER_ALLOC: u32 = 1 << 2;
 
+/// `binder_alloc_debug()`: prints when `mask` is set in the `alloc_debug_mask` parameter.
 macro_rules! alloc_debug {
     ($mask:expr, $($arg:tt)*) => {
         // SAFETY: Reads a module parameter; no precondition.
@@ -169,9 +199,9 @@ macro_rules! alloc_debug {
 ///
 /// # Invariants
 ///
-/// `page` is only accessed with `owner.inner` locked. `lru` is initialised and is on the LRU
-/// `owner.freelist` exactly when the core's state of `index` is [`PageState::Lru`]; it is linked
-/// and unlinked with `owner.inner` locked, under the LRU's own lock.
+/// `page` is only accessed with `owner.inner` locked (through [`Inner::page`] and
+/// [`Inner::set_page`]). `lru` is on the LRU `owner.freelist` exactly when the core's state of
+/// `index` is [`PageState::Lru`]; it is linked and unlinked with `owner.inner` locked.
 #[pin_data]
 struct Slot {
     #[pin]
@@ -185,9 +215,10 @@ impl_has_list_lru_entry! {
     impl HasListLruEntry for Slot { self.lru }
 }
 
-// SAFETY: `page` is only accessed under the owner's lock; `owner` points to a `Sync` object.
+// SAFETY: `page` is only accessed under the owner's lock; `owner` points to a `Sync` object that
+// outlives the slot; the other fields are immutable.
 unsafe impl Sync for Slot {}
-// SAFETY: As above.
+// SAFETY: As above; an `ARef<SharedPage>` may be dropped on any thread.
 unsafe impl Send for Slot {}
 
 /// State protected by the allocator lock.
@@ -200,9 +231,71 @@ struct Inner {
     /// the LRU holds) are stable until [`BinderAllocRust::release`].
     slots: KVec<Slot>,
     /// Offset of every allocated buffer to its C `struct binder_buffer`.
-    buffers: kernel::rbtree::RBTree<usize, BufferPtr>,
+    buffers: RBTree<usize, BufferPtr>,
     /// Capacity to reserve for the core's node arena before the next allocation.
     reserve_hint: usize,
+}
+
+impl Inner {
+    /// The page installed at `index`, if any. `&self` proves that the allocator lock is held.
+    fn page(&self, index: usize) -> Option<&ARef<SharedPage>> {
+        let slot = self.slots.get(index)?;
+        // SAFETY: `Inner` is only reachable through the allocator lock, so the lock is held for
+        // the lifetime of `&self`; writers need `&mut Inner`, which cannot coexist with it.
+        unsafe { (*slot.page.get()).as_ref() }
+    }
+
+    /// Replaces the page installed at `index`; returns the previous one.
+    fn set_page(
+        &mut self,
+        index: usize,
+        page: Option<ARef<SharedPage>>,
+    ) -> Option<ARef<SharedPage>> {
+        let slot = self.slots.get(index)?;
+        // SAFETY: `&mut self` proves that the allocator lock is held and that no reference
+        // returned by `Inner::page` is alive; the LRU walker only reads `owner` and `index`.
+        unsafe { core::mem::replace(&mut *slot.page.get(), page) }
+    }
+
+    /// The user address of page `index`.
+    fn page_addr(&self, index: usize) -> usize {
+        self.vm_start + index * PAGE_SIZE
+    }
+
+    /// The offset in the mapping of the C buffer `cbuf`.
+    fn offset_of(&self, cbuf: NonNull<CBinderBuffer>) -> usize {
+        buffer_view(cbuf).user_data.wrapping_sub(self.vm_start)
+    }
+
+    /// `binder_alloc_buffer_size()` of the allocated buffer `cbuf`.
+    fn buffer_size_of(&self, cbuf: NonNull<CBinderBuffer>) -> Option<usize> {
+        let offset = self.offset_of(cbuf);
+        self.core.as_ref()?.allocated_buffer(offset).map(|b| b.size)
+    }
+
+    /// The page and the offset in it of byte `pos` of the mapping.
+    fn page_at(&self, pos: usize) -> Result<(&ARef<SharedPage>, usize)> {
+        // A live buffer's pages are `InUse`: backed at allocation, never on the LRU.
+        let page = self.page(pos / PAGE_SIZE).ok_or(EINVAL)?;
+        Ok((page, pos % PAGE_SIZE))
+    }
+
+    /// `binder_alloc_clear_buf()`: zeroes the whole allocated buffer `cbuf`.
+    fn clear_buf(&self, cbuf: NonNull<CBinderBuffer>) {
+        let offset = self.offset_of(cbuf);
+        let size = self.buffer_size_of(cbuf).unwrap_or(0);
+        let mut done = 0;
+        while done < size {
+            let Ok((page, pgoff)) = self.page_at(offset + done) else {
+                return;
+            };
+            let len = (size - done).min(PAGE_SIZE - pgoff);
+            // SAFETY: The page is the driver's own; userspace only maps it read-only and the
+            // buffer is being freed, so nobody else writes it.
+            let _ = unsafe { page.as_page().fill_zero_raw(pgoff, len) };
+            done += len;
+        }
+    }
 }
 
 /// A C `struct binder_buffer` owned by the allocator (allocated by the shim, freed on free).
@@ -223,6 +316,7 @@ pub struct BinderAllocRust {
     freelist: *mut bindings::list_lru,
     /// `alloc->pid`.
     pid: i32,
+    /// The allocator lock.
     #[pin]
     inner: Mutex<Inner>,
 }
@@ -235,73 +329,98 @@ unsafe impl Sync for BinderAllocRust {}
 
 impl BinderAllocRust {
     fn freelist(&self) -> &ListLru<Slot> {
-        // SAFETY: `freelist` is `alloc->freelist`, initialised before any allocator exists
-        // (binder_alloc_shrinker_init() or the KUnit test's init), destroyed after all of them,
-        // and only ever holds `Slot`s (both allocators of one kernel never share a freelist).
-        // NEEDS: `ListLru::from_raw`, see the report.
+        // SAFETY: `freelist` is `alloc->freelist`, initialised with `list_lru_init()` before any
+        // allocator exists (binder_alloc_shrinker_init() or the KUnit test's init), destroyed
+        // after all of them, and only ever holds `Slot`s.
         unsafe { ListLru::from_raw(self.freelist) }
     }
 
-    fn page_addr(inner: &Inner, index: usize) -> c_ulong {
-        (inner.vm_start + index * PAGE_SIZE) as c_ulong
+    /// Calls the tracepoint `f` for page `index`.
+    fn trace_page(&self, f: unsafe extern "C" fn(*mut CBinderAlloc, usize), index: usize) {
+        // SAFETY: `c` is the live C struct of this allocator; the tracepoint only reads it.
+        unsafe { f(self.c, index) };
     }
 
-    /// Puts the page of `slot` on the LRU. Caller holds the allocator lock (`_inner`).
-    fn lru_add(&self, _inner: &Inner, slot: &Slot, page: &SharedPage) {
-        // SAFETY: The slot stays at its address until release, which removes it from the list
-        // first; `nid` is the node of its page, which `lru_del` passes too.
+    /// `trace_binder_update_page_range()` for the page indices `range`.
+    fn trace_range(&self, inner: &Inner, allocate: bool, range: &core::ops::Range<usize>) {
+        // SAFETY: `c` is the live C struct of this allocator; the tracepoint only reads it.
+        unsafe {
+            binder_alloc_rust_trace_update_page_range(
+                self.c,
+                allocate,
+                inner.page_addr(range.start) as c_ulong,
+                inner.page_addr(range.end) as c_ulong,
+            )
+        };
+    }
+
+    /// Puts the page at `index` on the LRU, if there is one.
+    fn lru_add(&self, inner: &Inner, index: usize) {
+        let (Some(slot), Some(page)) = (inner.slots.get(index), inner.page(index)) else {
+            return;
+        };
+        self.trace_page(binder_alloc_rust_trace_free_lru_start, index);
+        // SAFETY: The slot stays at its address until release, which takes it off the list
+        // first, before the list is destroyed; the slot is on no other list. `nid` is the node
+        // of its page, which `lru_del` passes too (the page does not change while on the LRU).
         let added = unsafe { self.freelist().add(slot, page.as_page().nid()) };
         if !added {
-            pr_warn!("binder_alloc: page {} already on the LRU\n", slot.index);
+            pr_warn!("{}: page {} already on the LRU\n", self.pid, index);
         }
+        self.trace_page(binder_alloc_rust_trace_free_lru_end, index);
     }
 
-    /// Takes the page of `slot` off the LRU. Caller holds the allocator lock (`_inner`).
-    fn lru_del(&self, _inner: &Inner, slot: &Slot, page: &SharedPage) {
-        // SAFETY: `nid` is the node given to `add` (the page does not change while on the LRU).
+    /// Takes the page at `index` off the LRU, if there is one.
+    fn lru_del(&self, inner: &Inner, index: usize) {
+        let (Some(slot), Some(page)) = (inner.slots.get(index), inner.page(index)) else {
+            return;
+        };
+        self.trace_page(binder_alloc_rust_trace_alloc_lru_start, index);
+        // SAFETY: `nid` is the node given to `add`.
         let removed = unsafe { self.freelist().del(slot, page.as_page().nid()) };
         if !removed {
-            pr_warn!("binder_alloc: page {} was not on the LRU\n", slot.index);
+            pr_warn!("{}: page {} was not on the LRU\n", self.pid, index);
         }
+        self.trace_page(binder_alloc_rust_trace_alloc_lru_end, index);
     }
 
-    /// The page of `slot`. Requires the allocator lock, which `_inner` proves.
-    fn slot_page<'a>(_inner: &'a Inner, slot: &'a Slot) -> Option<&'a ARef<SharedPage>> {
-        // SAFETY: `page` is only accessed under the allocator lock (type invariant).
-        unsafe { (*slot.page.get()).as_ref() }
-    }
-
-    /// Replaces the page of `slot`. Requires the allocator lock, which `_inner` proves.
-    fn slot_set_page(_inner: &mut Inner, slot: &Slot, page: Option<ARef<SharedPage>>) -> Option<ARef<SharedPage>> {
-        // SAFETY: `page` is only accessed under the allocator lock (type invariant), and `&mut
-        // Inner` excludes other accesses through this lock.
-        unsafe { core::mem::replace(&mut *slot.page.get(), page) }
-    }
-
+    /// `binder_alloc_mmap_handler()`.
     fn mmap_handler(&self, vma: &VmaRef) -> Result {
+        let fail = |ret: Error, why: &str| {
+            alloc_debug!(
+                DEBUG_USER_ERROR,
+                "binder_alloc_mmap_handler: {} {:x}-{:x} {} failed {}\n",
+                self.pid,
+                vma.start(),
+                vma.end(),
+                why,
+                ret.to_errno()
+            );
+            ret
+        };
         if !ptr::eq(vma.mm().as_raw(), self.mm.as_raw()) {
-            alloc_debug!(DEBUG_USER_ERROR, "binder_alloc_mmap_handler: {:x}-{:x} invalid vma->vm_mm failed -22\n",
-                vma.start(), vma.end());
-            return Err(EINVAL);
+            return Err(fail(EINVAL, "invalid vma->vm_mm"));
         }
         let buffer_size = (vma.end() - vma.start()).min(MAX_BUFFER_SIZE);
         let npages = buffer_size / PAGE_SIZE;
 
         // Allocate everything before taking the lock.
-        let core = Allocator::new(buffer_size, GFP_KERNEL)?;
-        let mut slots = KVec::<Slot>::with_capacity(npages, GFP_KERNEL)?;
+        let core = Allocator::new(buffer_size, GFP_KERNEL)
+            .map_err(|e| fail(e, "alloc page array"))?;
+        let mut slots = KVec::<Slot>::with_capacity(npages, GFP_KERNEL)
+            .map_err(|_| fail(ENOMEM, "alloc page array"))?;
         for index in 0..npages {
             let init = pin_init!(Slot {
                 lru <- ListLruEntry::new(),
                 page: UnsafeCell::new(None),
-                owner: self,
+                owner: ptr::from_ref(self),
                 index,
             });
             let spare = slots.spare_capacity_mut().as_mut_ptr().cast::<Slot>();
-            // SAFETY: The capacity is `npages`, so `spare` is valid uninitialised memory; it never
-            // moves, since the vector is never grown (its heap buffer stays put when the `KVec`
-            // itself is moved into `Inner`).
-            unsafe { init.__pinned_init(spare) }?;
+            // SAFETY: The capacity is `npages` and `index < npages` elements are initialised, so
+            // `spare` is valid uninitialised memory for one `Slot`. It never moves: the vector is
+            // never grown, and its heap buffer stays put when the `KVec` itself is moved.
+            unsafe { pin_init::raw_init(spare, init) };
             // SAFETY: The element at `len` was just initialised.
             unsafe { slots.inc_len(1) };
         }
@@ -309,9 +428,7 @@ impl BinderAllocRust {
         let mut inner = self.inner.lock();
         // One mapping per lifetime: a second mmap fails even after the first one is gone.
         if inner.core.is_some() {
-            alloc_debug!(DEBUG_USER_ERROR, "binder_alloc_mmap_handler: {:x}-{:x} already mapped failed -16\n",
-                vma.start(), vma.end());
-            return Err(EBUSY);
+            return Err(fail(EBUSY, "already mapped"));
         }
         inner.slots = slots;
         inner.vm_start = vma.start();
@@ -321,103 +438,52 @@ impl BinderAllocRust {
         Ok(())
     }
 
+    /// `binder_alloc_vma_close()`.
     fn vma_close(&self) {
-        let mut inner = self.inner.lock();
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
         if let Some(core) = inner.core.as_mut() {
             core.vma_close();
-            let vm_start = inner.vm_start as c_ulong;
             let size = core.buffer_size();
             // SAFETY: `c` is the live C struct of this allocator.
-            unsafe { binder_alloc_rust_set_mapped(self.c, vm_start, size, false) };
+            unsafe {
+                binder_alloc_rust_set_mapped(self.c, inner.vm_start as c_ulong, size, false)
+            };
         }
-    }
-
-    fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    fn trace_page(&self, f: unsafe extern "C" fn(*mut CBinderAlloc, usize), index: usize) {
-        // SAFETY: `c` is the live C struct of this allocator; the tracepoint only reads it.
-        unsafe { f(self.c, index) };
     }
 
     /// `binder_alloc_new_buf()`: allocate the range under the lock, then back its pages with no
     /// lock held and publish them under the lock. Takes no lock of the receiver's mm.
     fn new_buf(&self, req: &BufferRequest, pid: i32) -> Result<NonNull<CBinderBuffer>> {
-        if !self.inner.lock().core.as_ref().is_some_and(|c| c.is_mapped()) {
-            alloc_debug!(DEBUG_USER_ERROR, "{}: binder_alloc_buf, no vma\n", self.pid());
-            return Err(ESRCH);
-        }
-        if req.size().is_err() {
-            alloc_debug!(DEBUG_USER_ERROR, "{}: got transaction with invalid size {}-{}-{}\n",
-                self.pid(), req.data_size, req.offsets_size, req.extra_buffers_size);
-            return Err(EINVAL);
-        }
-
-        // Reserve before locking: node storage for the core and for the buffer map.
-        let hint = self.inner.lock().reserve_hint;
-        let mut reserve = NodeReserve::new(hint, GFP_KERNEL)?;
-        let node = kernel::rbtree::RBTreeNodeReservation::new(GFP_KERNEL)?;
-
-        let mut absent = KVec::new();
-        let cbuf = {
-            let mut guard = self.inner.lock();
-            let inner = &mut *guard;
-            let core = inner.core.as_mut().ok_or(ESRCH)?;
-            let nb = core.new_buf(req, pid, &mut reserve)?;
-            inner.reserve_hint = core.reserve_hint();
-
-            // binder_lru_freelist_del(): installed pages under the new buffer leave the LRU.
-            // SAFETY: `c` is the live C struct of this allocator.
-            unsafe {
-                binder_alloc_rust_trace_update_page_range(
-                    self.c,
-                    true,
-                    Self::page_addr(inner, nb.lru_del.start),
-                    Self::page_addr(inner, nb.lru_del.end),
-                )
-            };
-            for index in nb.lru_del.clone() {
-                let slot = &inner.slots[index];
-                if let Some(page) = Self::slot_page(inner, slot) {
-                    self.trace_page(binder_alloc_rust_trace_alloc_lru_start, index);
-                    self.lru_del(inner, slot, page);
-                    self.trace_page(binder_alloc_rust_trace_alloc_lru_end, index);
-                }
+        let hint = {
+            let inner = self.inner.lock();
+            if !inner.core.as_ref().is_some_and(Allocator::is_mapped) {
+                alloc_debug!(DEBUG_USER_ERROR, "{}: binder_alloc_buf, no vma\n", self.pid);
+                return Err(ESRCH);
             }
-
-            let init = CBufferInit {
-                user_data: (inner.vm_start + nb.offset) as c_ulong,
-                data_size: req.data_size,
-                offsets_size: req.offsets_size,
-                extra_buffers_size: req.extra_buffers_size,
-                pid,
-                async_transaction: req.is_async,
-                oneway_spam_suspect: nb.oneway_spam_suspect,
-            };
-            // SAFETY: `init` is valid for reads. The shim allocates with GFP_KERNEL under this
-            // mutex, as C allocates under `alloc->mutex`; no spinlock is held.
-            let Some(cbuf) = NonNull::new(unsafe { binder_alloc_rust_buffer_new(&init) }) else {
-                self.free_range_locked(inner, nb.offset);
-                return Err(ENOMEM);
-            };
-            inner.buffers.insert(node.into_node(nb.offset, BufferPtr(cbuf)));
-
-            let core = inner.core.as_ref().ok_or(ESRCH)?;
-            for index in nb.install.clone() {
-                if core.page_state(index) == Some(PageState::Absent) {
-                    // Cannot fail: at most 2 + size / PAGE_SIZE entries, reserved below? No: this
-                    // may allocate under the mutex (never under a spinlock), like C's kzalloc.
-                    if absent.push(index, GFP_KERNEL).is_err() {
-                        self.free_buf_locked(inner, cbuf);
-                        return Err(ENOMEM);
-                    }
-                }
-            }
-            cbuf
+            inner.reserve_hint
         };
+        let size = req.size().inspect_err(|_| {
+            alloc_debug!(
+                DEBUG_BUFFER_ALLOC,
+                "{}: got transaction with invalid size {}-{}-{}\n",
+                self.pid,
+                req.data_size,
+                req.offsets_size,
+                req.extra_buffers_size
+            );
+        })?;
+
+        // Reserve before locking: node storage for the core and the buffer map, and room for
+        // the indices to back (a buffer touches at most `size / PAGE_SIZE + 2` pages).
+        let mut reserve = NodeReserve::new(hint, GFP_KERNEL)?;
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let mut absent = KVec::with_capacity(size / PAGE_SIZE + 2, GFP_KERNEL)?;
+
+        let res = self.new_buf_locked(req, pid, &mut reserve, node, &mut absent);
         // Whatever the core did not use from the reservation is freed here, unlocked.
         drop(reserve);
+        let cbuf = res?;
 
         if let Err(e) = self.install_pages(&absent) {
             // C frees the buffer and returns the installation error.
@@ -428,23 +494,83 @@ impl BinderAllocRust {
         Ok(cbuf)
     }
 
+    /// The locked part of [`BinderAllocRust::new_buf`]: allocates the range, takes its
+    /// installed pages off the LRU and notes in `absent` the indices to back.
+    fn new_buf_locked(
+        &self,
+        req: &BufferRequest,
+        pid: i32,
+        reserve: &mut NodeReserve,
+        node: RBTreeNodeReservation<usize, BufferPtr>,
+        absent: &mut KVec<usize>,
+    ) -> Result<NonNull<CBinderBuffer>> {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        let core = inner.core.as_mut().ok_or(ESRCH)?;
+        let nb = core.new_buf(req, pid, reserve).inspect_err(|e| {
+            if *e == ENOSPC {
+                alloc_debug!(
+                    DEBUG_USER_ERROR,
+                    "{}: binder_alloc_buf size {} failed, no address space\n",
+                    self.pid,
+                    req.size().unwrap_or(0)
+                );
+            }
+        })?;
+        inner.reserve_hint = core.reserve_hint();
+
+        // binder_lru_freelist_del(): installed pages under the new buffer leave the LRU.
+        self.trace_range(inner, true, &nb.lru_del);
+        for index in nb.lru_del.clone() {
+            self.lru_del(inner, index);
+        }
+
+        let init = CBufferInit {
+            user_data: (inner.vm_start + nb.offset) as c_ulong,
+            data_size: req.data_size,
+            offsets_size: req.offsets_size,
+            extra_buffers_size: req.extra_buffers_size,
+            pid,
+            async_transaction: req.is_async,
+            oneway_spam_suspect: nb.oneway_spam_suspect,
+        };
+        // SAFETY: `init` is valid for reads. The shim allocates with GFP_KERNEL under this
+        // mutex, as C allocates under `alloc->mutex`; no spinlock is held.
+        let Some(cbuf) = NonNull::new(unsafe { binder_alloc_rust_buffer_new(&init) }) else {
+            self.free_range_locked(inner, nb.offset);
+            return Err(ENOMEM);
+        };
+        inner.buffers.insert(node.into_node(nb.offset, BufferPtr(cbuf)));
+
+        if let Some(core) = inner.core.as_ref() {
+            for index in nb.install.clone() {
+                if core.page_state(index) == Some(PageState::Absent) {
+                    // Cannot fail: `absent` has room for every page of the buffer.
+                    let _ = absent.push_within_capacity(index);
+                }
+            }
+        }
+        Ok(cbuf)
+    }
+
     /// Backs the `absent` page indices: allocate with no lock held, publish under the lock.
     fn install_pages(&self, absent: &[usize]) -> Result {
         for &index in absent {
             self.trace_page(binder_alloc_rust_trace_alloc_page_start, index);
-            let page = SharedPage::alloc(GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO).map_err(|_| ENOMEM)?;
+            let page = SharedPage::alloc(GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO)?;
             let mut guard = self.inner.lock();
             let inner = &mut *guard;
             let core = inner.core.as_mut().ok_or(ESRCH)?;
             let actions = core.page_event(index, PageEvent::Installed)?;
-            if actions.contains(PageAction::StorePage) {
-                let slot = &inner.slots[index] as *const Slot;
-                // SAFETY: `slot` points into `inner.slots`, which is not resized while locked.
-                Self::slot_set_page(inner, unsafe { &*slot }, Some(page));
-            }
-            // `DiscardNewPage`: another allocation installed it first; `page` is dropped below,
-            // after the lock.
+            // `DiscardNewPage`: another allocation backed the index first; `page` is dropped
+            // below, after the lock.
+            let unused = if actions.contains(PageAction::StorePage) {
+                inner.set_page(index, Some(page))
+            } else {
+                Some(page)
+            };
             drop(guard);
+            drop(unused);
             self.trace_page(binder_alloc_rust_trace_alloc_page_end, index);
         }
         Ok(())
@@ -456,34 +582,20 @@ impl BinderAllocRust {
             return;
         };
         let Ok(freed) = core.free_buf(offset) else {
-            pr_err!("binder_alloc: {}: free of unknown buffer at {:x}\n", self.pid, offset);
+            pr_err!("{}: free of unknown buffer at {:x}\n", self.pid, offset);
             return;
         };
-        // SAFETY: `c` is the live C struct of this allocator.
-        unsafe {
-            binder_alloc_rust_trace_update_page_range(
-                self.c,
-                false,
-                Self::page_addr(inner, freed.range.start),
-                Self::page_addr(inner, freed.range.end),
-            )
-        };
+        self.trace_range(inner, false, &freed.range);
         for index in freed.iter() {
-            let slot = &inner.slots[index];
-            if let Some(page) = Self::slot_page(inner, slot) {
-                self.trace_page(binder_alloc_rust_trace_free_lru_start, index);
-                self.lru_add(inner, slot, page);
-                self.trace_page(binder_alloc_rust_trace_free_lru_end, index);
-            }
+            self.lru_add(inner, index);
         }
     }
 
-    /// `binder_free_buf_locked()` for the C buffer `cbuf`, which is freed.
+    /// `binder_free_buf_locked()` for the C buffer `cbuf`, which is deleted.
     fn free_buf_locked(&self, inner: &mut Inner, cbuf: NonNull<CBinderBuffer>) {
-        let view = buffer_view(cbuf);
-        let offset = (view.user_data as usize).wrapping_sub(inner.vm_start);
+        let offset = inner.offset_of(cbuf);
         if inner.buffers.remove(&offset).is_none() {
-            pr_err!("binder_alloc: {}: free of unknown buffer at {:x}\n", self.pid, offset);
+            pr_err!("{}: free of unknown buffer at {:x}\n", self.pid, offset);
             return;
         }
         self.free_range_locked(inner, offset);
@@ -494,50 +606,38 @@ impl BinderAllocRust {
 
     /// `binder_alloc_free_buf()`.
     fn free_buf(&self, cbuf: NonNull<CBinderBuffer>) {
-        // As in C, clearing is done before taking the lock: the buffer's pages are in use and
-        // cannot be reclaimed while it is allocated.
+        let mut guard = self.inner.lock();
+        // C clears before taking its lock; the buffer's pages are in use and cannot be reclaimed
+        // while it is allocated, so clearing under the lock is equivalent.
         if buffer_view(cbuf).clear_on_free {
-            let size = self.buffer_size_of(cbuf).unwrap_or(0);
-            let _ = self.for_each_chunk(cbuf, 0, size, |page, pgoff, len, _done| {
-                // SAFETY: The page is the driver's; userspace only maps it read-only.
-                unsafe { page.as_page().fill_zero_raw(pgoff, len) }
-            });
+            guard.clear_buf(cbuf);
             // SAFETY: `cbuf` is a live C buffer.
             unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
         }
-        let mut guard = self.inner.lock();
         self.free_buf_locked(&mut guard, cbuf);
     }
 
-    /// `binder_alloc_prepare_to_free()`.
+    /// `binder_alloc_prepare_to_free()`: the allocated buffer at `user_ptr`, if its owner may
+    /// free it now; `EPERM` if not.
     fn prepare_to_free(&self, user_ptr: usize) -> Result<Option<NonNull<CBinderBuffer>>> {
-        let mut guard = self.inner.lock();
-        let inner = &mut *guard;
+        let inner = self.inner.lock();
         let offset = user_ptr.wrapping_sub(inner.vm_start);
         let Some(cbuf) = inner.buffers.get(&offset).map(|b| b.0) else {
             return Ok(None);
         };
-        let Some(core) = inner.core.as_mut() else {
-            return Ok(None);
-        };
-        // binder.c writes `allow_user_free` in the C struct; bring the core up to date.
-        core.set_allow_user_free(offset, buffer_view(cbuf).allow_user_free)?;
-        match core.prepare_to_free(offset)? {
-            Some(_) => {
-                // SAFETY: `cbuf` is a live C buffer; the allocator lock serialises this write
-                // with the other users of the flag, as in C.
-                unsafe { binder_alloc_rust_buffer_set_allow_user_free(cbuf.as_ptr(), false) };
-                Ok(Some(cbuf))
-            }
-            None => Ok(None),
+        // binder.c writes `allow_user_free` in the C struct, which is the reference.
+        if !buffer_view(cbuf).allow_user_free {
+            return Err(EPERM);
         }
+        // SAFETY: `cbuf` is a live C buffer; the allocator lock serialises this write with the
+        // other users of the flag, as in C.
+        unsafe { binder_alloc_rust_buffer_set_allow_user_free(cbuf.as_ptr(), false) };
+        Ok(Some(cbuf))
     }
 
     /// `binder_alloc_buffer_size()`.
     fn buffer_size_of(&self, cbuf: NonNull<CBinderBuffer>) -> Option<usize> {
-        let inner = self.inner.lock();
-        let offset = (buffer_view(cbuf).user_data as usize).wrapping_sub(inner.vm_start);
-        inner.core.as_ref()?.allocated_buffer(offset).map(|b| b.size)
+        self.inner.lock().buffer_size_of(cbuf)
     }
 
     /// `check_buffer()`: whether `bytes` at `offset` of the buffer may be accessed.
@@ -548,7 +648,7 @@ impl BinderAllocRust {
         };
         size >= bytes
             && offset <= (size - bytes) as u64
-            && offset % 4 == 0
+            && offset.is_multiple_of(4)
             && !view.free
             && (!view.allow_user_free || !view.has_transaction)
     }
@@ -562,16 +662,13 @@ impl BinderAllocRust {
         bytes: usize,
         mut f: impl FnMut(&SharedPage, usize, usize, usize) -> Result,
     ) -> Result {
-        let user_data = buffer_view(cbuf).user_data as usize;
         let mut done = 0;
         while done < bytes {
             let (page, pgoff) = {
                 let inner = self.inner.lock();
-                let pos = user_data.wrapping_sub(inner.vm_start) + offset + done;
-                let slot = inner.slots.get(pos / PAGE_SIZE).ok_or(EINVAL)?;
-                // A live buffer's pages are InUse: backed at allocation, never on the LRU.
-                let page = Self::slot_page(&inner, slot).ok_or(EINVAL)?.clone();
-                (page, pos % PAGE_SIZE)
+                let pos = inner.offset_of(cbuf) + offset + done;
+                let (page, pgoff) = inner.page_at(pos)?;
+                (page.clone(), pgoff)
             };
             let len = (bytes - done).min(PAGE_SIZE - pgoff);
             f(&page, pgoff, len, done)?;
@@ -584,33 +681,29 @@ impl BinderAllocRust {
     ///
     /// Runs in whatever task faults (the receiver, `process_vm_readv()`, `/proc/pid/mem`), with
     /// the mmap or VMA lock held by the mm core; never looks at `current`.
-    fn fault(&self, vmf: &VmFault) -> VmFaultReason {
-        let inner = self.inner.lock();
-        let Some(core) = inner.core.as_ref() else {
+    fn fault(&self, vmf: &VmFault<'_>) -> VmFaultReason {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        let vm_start = inner.vm_start;
+        let Some(core) = inner.core.as_mut() else {
             return VmFaultReason::SIGBUS;
         };
         // Index from the allocator's start, bounded by its size, not by the VMA: mprotect can
         // split the VMA without a close.
-        let Some(off) = vmf.address().checked_sub(inner.vm_start) else {
+        let Some(off) = vmf.address().checked_sub(vm_start) else {
             return VmFaultReason::SIGBUS;
         };
-        let index = off / PAGE_SIZE;
         if off >= core.buffer_size() {
             return VmFaultReason::SIGBUS;
         }
-        let mut inner = inner;
-        let inner = &mut *inner;
-        let Some(core) = inner.core.as_mut() else {
-            return VmFaultReason::SIGBUS;
-        };
-        let actions = core.fault(index, vmf.is_write());
-        if !actions.contains(PageAction::MapIntoVma) {
+        let index = off / PAGE_SIZE;
+        if !core.fault(index, vmf.is_write()).contains(PageAction::MapIntoVma) {
             return VmFaultReason::SIGBUS;
         }
-        match Self::slot_page(inner, &inner.slots[index]) {
-            // Inserted under the allocator lock, which the shrinker holds across clearing the slot
-            // and zapping the PTE: a reclaimed page can never be mapped.
-            Some(page) => vmf.insert_page_mkwrite(page, false),
+        match inner.page(index) {
+            // Inserted under the allocator lock, which the shrinker holds across clearing the
+            // slot and zapping the PTE: a reclaimed page can never be mapped.
+            Some(page) => vmf.insert_page(&page.as_page()),
             None => VmFaultReason::SIGBUS,
         }
     }
@@ -622,58 +715,48 @@ impl BinderAllocRust {
         let inner = &mut *guard;
         let mut buffers = 0;
         let mut pages = 0;
-        if let Some(core) = inner.core.as_mut() {
+        if let Some(core) = inner.core.as_ref() {
             if core.is_mapped() {
-                pr_err!("binder_alloc: {}: released while still mapped\n", self.pid);
+                pr_err!("{}: released while still mapped\n", self.pid);
                 return false;
             }
-            while let Some((offset, b)) = inner.buffers.cursor_front().map(|c| {
-                let (k, v) = c.current();
-                (*k, v.0)
-            }) {
-                if buffer_view(b).clear_on_free {
-                    drop(guard);
-                    // Clearing takes the lock per page.
-                    let size = self.buffer_size_of(b).unwrap_or(0);
-                    let _ = self.for_each_chunk(b, 0, size, |page, pgoff, len, _| {
-                        // SAFETY: The page is the driver's; nobody else writes it.
-                        unsafe { page.as_page().fill_zero_raw(pgoff, len) }
-                    });
-                    // SAFETY: `b` is a live C buffer.
-                    unsafe { binder_alloc_rust_buffer_clear_clear_on_free(b.as_ptr()) };
-                    guard = self.inner.lock();
+            while let Some(cbuf) = inner.buffers.iter().next().map(|(_, b)| b.0) {
+                if buffer_view(cbuf).clear_on_free {
+                    inner.clear_buf(cbuf);
+                    // SAFETY: `cbuf` is a live C buffer.
+                    unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
                 }
-                let _ = offset;
-                self.free_buf_locked(&mut guard, b);
+                self.free_buf_locked(inner, cbuf);
                 buffers += 1;
             }
-            let inner = &mut *guard;
-            let npages = inner.slots.len();
-            for index in 0..npages {
-                let Some(core) = inner.core.as_mut() else { break };
+            for index in 0..inner.slots.len() {
+                let Some(core) = inner.core.as_mut() else {
+                    break;
+                };
                 let Ok(actions) = core.page_event(index, PageEvent::Teardown) else {
                     continue;
                 };
-                let slot = &inner.slots[index] as *const Slot;
-                // SAFETY: `slot` points into `inner.slots`, not resized while locked.
-                let slot = unsafe { &*slot };
                 if actions.contains(PageAction::RemoveFromLru) {
-                    if let Some(page) = Self::slot_page(inner, slot) {
-                        self.lru_del(inner, slot, page);
-                    }
+                    self.lru_del(inner, index);
                 }
                 if actions.contains(PageAction::FreePage) {
-                    Self::slot_set_page(inner, slot, None);
+                    drop(inner.set_page(index, None));
                     pages += 1;
                 }
             }
         }
-        alloc_debug!(DEBUG_OPEN_CLOSE, "binder_alloc_deferred_release: {} buffers {}, pages {}\n",
-            self.pid, buffers, pages);
+        alloc_debug!(
+            DEBUG_OPEN_CLOSE,
+            "binder_alloc_deferred_release: {} buffers {}, pages {}\n",
+            self.pid,
+            buffers,
+            pages
+        );
         true
     }
 }
 
+/// Reads the fields of the C buffer `cbuf` that the allocator uses.
 fn buffer_view(cbuf: NonNull<CBinderBuffer>) -> CBufferView {
     let mut view = CBufferView::default();
     // SAFETY: `cbuf` is a live C buffer (callers get it from binder.c or the buffer map) and
@@ -689,17 +772,20 @@ fn buffer_view(cbuf: NonNull<CBinderBuffer>) -> CBufferView {
 /// drops the LRU lock, zaps the receiver's PTE for the index under both locks (so that a fault
 /// cannot map the page again) and frees the page after unlocking.
 fn free_page(item: LruWalkItem<'_, Slot>) -> LruWalkResult<'_> {
-    let slot: *const Slot = item.item();
-    // SAFETY: The walker holds the LRU lock, so the slot is live: release takes every slot off
-    // the LRU, under that lock, before freeing it.
-    let (owner, index) = unsafe { (&*(*slot).owner, (*slot).index) };
-    // SAFETY: A slot's owner outlives its slots.
+    let slot = item.item();
+    let index = slot.index;
+    // SAFETY: The slot is on the LRU, whose lock the walker holds, so its owner is alive:
+    // `release` takes every slot off the LRU, under that lock and under the allocator lock,
+    // before the owner is freed. From the allocator lock taken below until it is dropped, the
+    // owner cannot be released either.
+    let owner: &BinderAllocRust = unsafe { &*slot.owner };
 
     let Some(mm) = owner.mm.mmget_not_zero() else {
         return item.skip();
     };
-    // `mmput()` may sleep; drop the reference asynchronously, as C does.
-    let mm = MmWithUserAsync::into_mmput_async(mm);
+    // `mmput()` may sleep and the LRU lock is a spinlock: drop the reference asynchronously, as
+    // C does.
+    let mm = MmWithUser::into_mmput_async(mm);
     let Some(mmap) = mm.mmap_read_trylock() else {
         return item.skip();
     };
@@ -707,7 +793,7 @@ fn free_page(item: LruWalkItem<'_, Slot>) -> LruWalkResult<'_> {
         return item.skip();
     };
     let inner = &mut *guard;
-    let addr = BinderAllocRust::page_addr(inner, index) as usize;
+    let addr = inner.page_addr(index);
     let Some(core) = inner.core.as_mut() else {
         return item.skip();
     };
@@ -716,17 +802,18 @@ fn free_page(item: LruWalkItem<'_, Slot>) -> LruWalkResult<'_> {
     if vma.is_some() && !core.is_mapped() {
         return item.skip();
     }
-    if core.page_event(index, PageEvent::Isolate).is_err() {
-        return item.skip();
+    match core.page_event(index, PageEvent::Isolate) {
+        Ok(actions) if actions.contains(PageAction::RemoveFromLru) => {}
+        _ => return item.skip(),
     }
     owner.trace_page(binder_alloc_rust_trace_unmap_kernel_start, index);
-    // SAFETY: `slot` is a slot of `inner.slots`, which is not resized while locked.
-    let page = BinderAllocRust::slot_set_page(inner, unsafe { &*slot }, None);
+    let page = inner.set_page(index, None);
     owner.trace_page(binder_alloc_rust_trace_unmap_kernel_end, index);
 
     let removed = item.isolate_and_unlock();
 
     if let Some(core) = inner.core.as_mut() {
+        // `ZapPte`, then `FreePage` (below, after unlocking).
         let _ = core.page_event(index, PageEvent::ReclaimDone);
     }
     if let Some(vma) = vma {
@@ -754,8 +841,8 @@ unsafe impl Sync for BinderShrinker {}
 
 impl BinderShrinker {
     fn lru(&self) -> &ListLru<Slot> {
-        // SAFETY: The freelist outlives the shrinker (registered after, freed before it) and
-        // holds only `Slot`s. NEEDS: `ListLru::from_raw`, see the report.
+        // SAFETY: The freelist is initialised before the shrinker is registered, destroyed after
+        // it is freed, and holds only `Slot`s.
         unsafe { ListLru::from_raw(self.freelist) }
     }
 }
@@ -790,7 +877,8 @@ unsafe fn state<'a>(ra: *mut BinderAllocRust) -> Option<&'a BinderAllocRust> {
 ///
 /// # Safety
 ///
-/// `alloc` is a C allocator whose `mm` is grabbed and `freelist` initialised.
+/// `alloc` is a C allocator whose `mm` is grabbed and `freelist` initialised; `alloc` outlives
+/// the returned state.
 #[no_mangle]
 pub unsafe extern "C" fn rust_binder_alloc_new(
     alloc: *mut CBinderAlloc,
@@ -798,7 +886,8 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
     freelist: *mut bindings::list_lru,
     pid: c_int,
 ) -> *mut BinderAllocRust {
-    // SAFETY: `mm` is grabbed by the caller for at least the call.
+    // SAFETY: `mm` is grabbed by the caller for at least the call; `ARef::from` grabs it again
+    // for the state.
     let mm: ARef<Mm> = ARef::from(unsafe { Mm::from_raw(mm) });
     let init = pin_init!(BinderAllocRust {
         c: alloc,
@@ -809,18 +898,20 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
             core: None,
             vm_start: 0,
             slots: KVec::new(),
-            buffers: kernel::rbtree::RBTree::new(),
+            buffers: RBTree::new(),
             reserve_hint: 0,
         }),
     });
     match KBox::pin_init(init, GFP_KERNEL) {
         // SAFETY: The state is never moved out of its box: C only holds the pointer, and
-        // `rust_binder_alloc_deferred_release` rebuilds the pinned box to drop it.
+        // `rust_binder_alloc_deferred_release` rebuilds the box to drop it in place.
         Ok(b) => KBox::into_raw(unsafe { Pin::into_inner_unchecked(b) }),
         Err(_) => ptr::null_mut(),
     }
 }
 
+/// `binder_alloc_new_buf()`: stores the new buffer in `*buffer` and returns 0, or an errno.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`]; `buffer` is valid for writes.
@@ -854,17 +945,26 @@ pub unsafe extern "C" fn rust_binder_alloc_new_buf(
     }
 }
 
+/// `binder_alloc_free_buf()`.
+///
 /// # Safety
 ///
-/// `ra` as for [`state`]; `buffer` was returned by [`rust_binder_alloc_new_buf`] for `ra`.
+/// `ra` as for [`state`]; `buffer` was returned by [`rust_binder_alloc_new_buf`] for `ra` and
+/// is not used by the caller after this call.
 #[no_mangle]
-pub unsafe extern "C" fn rust_binder_alloc_free_buf(ra: *mut BinderAllocRust, buffer: *mut CBinderBuffer) {
+pub unsafe extern "C" fn rust_binder_alloc_free_buf(
+    ra: *mut BinderAllocRust,
+    buffer: *mut CBinderBuffer,
+) {
     // SAFETY: By the precondition.
     if let (Some(ra), Some(b)) = (unsafe { state(ra) }, NonNull::new(buffer)) {
         ra.free_buf(b);
     }
 }
 
+/// `binder_alloc_prepare_to_free()`: stores the buffer (or NULL) in `*buffer` and returns 0, or
+/// returns -EPERM.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`]; `buffer` is valid for writes.
@@ -878,7 +978,7 @@ pub unsafe extern "C" fn rust_binder_alloc_prepare_to_free(
     let Some(ra) = (unsafe { state(ra) }) else {
         return 0;
     };
-    match ra.prepare_to_free(user_ptr as usize) {
+    match ra.prepare_to_free(user_ptr) {
         Ok(b) => {
             // SAFETY: By the precondition.
             unsafe { *buffer = b.map_or(ptr::null_mut(), |b| b.as_ptr()) };
@@ -888,7 +988,7 @@ pub unsafe extern "C" fn rust_binder_alloc_prepare_to_free(
     }
 }
 
-/// Returns the number of bytes not copied.
+/// `binder_alloc_copy_user_to_buffer()`: returns the number of bytes not copied.
 ///
 /// # Safety
 ///
@@ -908,10 +1008,10 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_user_to_buffer(
     if !ra.check_buffer(b, buffer_offset, bytes) {
         return bytes as c_ulong;
     }
-    let mut reader = UserSlice::new(from as usize, bytes).reader();
+    let mut reader = UserSlice::new(UserPtr::from_ptr(from.cast_mut()), bytes).reader();
     let mut copied = 0;
     let _ = ra.for_each_chunk(b, buffer_offset as usize, bytes, |page, pgoff, len, done| {
-        // SAFETY: The page is the driver's own; userspace maps it read-only and the kernel only
+        // SAFETY: The page is the driver's own; userspace maps it read-only, and the kernel only
         // writes a buffer that binder.c is building.
         unsafe { page.as_page().copy_from_user_slice_raw(&mut reader, pgoff, len) }?;
         copied = done + len;
@@ -920,7 +1020,7 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_user_to_buffer(
     (bytes - copied) as c_ulong
 }
 
-/// `binder_alloc_copy_to_buffer()` / `_from_buffer()`: 0 or -EINVAL.
+/// `binder_alloc_copy_to_buffer()` (`to_buffer`) and `_from_buffer()`: 0 or -EINVAL.
 ///
 /// # Safety
 ///
@@ -944,7 +1044,8 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_buffer(
     }
     let ptr = ptr.cast::<u8>();
     let res = ra.for_each_chunk(b, buffer_offset as usize, bytes, |page, pgoff, len, done| {
-        // SAFETY: `ptr + done .. + len` is within the caller's `bytes`; the page is the driver's.
+        // SAFETY: `ptr + done .. + len` is within the caller's `bytes`; the page is the
+        // driver's own and the caller owns the buffer.
         unsafe {
             if to_buffer {
                 page.as_page().write_raw(ptr.add(done), pgoff, len)
@@ -959,6 +1060,8 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_buffer(
     }
 }
 
+/// `binder_alloc_mmap_handler()`.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`]; `vma` is the VMA being mapped, with the mmap lock held.
@@ -979,6 +1082,8 @@ pub unsafe extern "C" fn rust_binder_alloc_mmap_handler(
     }
 }
 
+/// `binder_alloc_vma_close()`.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`].
@@ -990,9 +1095,12 @@ pub unsafe extern "C" fn rust_binder_alloc_vma_close(ra: *mut BinderAllocRust) {
     }
 }
 
+/// `->fault()` of the binder mapping.
+///
 /// # Safety
 ///
-/// `ra` as for [`state`]; `vmf` is the fault being handled, in `->fault()`.
+/// `ra` as for [`state`]; `vmf` is the fault being handled, in `->fault()` on this thread, with
+/// the mmap or VMA read lock held.
 #[no_mangle]
 pub unsafe extern "C" fn rust_binder_alloc_vm_fault(
     ra: *mut BinderAllocRust,
@@ -1000,13 +1108,16 @@ pub unsafe extern "C" fn rust_binder_alloc_vm_fault(
 ) -> bindings::vm_fault_t {
     // SAFETY: By the precondition.
     let Some(ra) = (unsafe { state(ra) }) else {
-        return VmFaultReason::SIGBUS.to_raw();
+        return VmFaultReason::SIGBUS.as_raw();
     };
-    // SAFETY: `vmf` is valid for the duration of `->fault()`.
+    // SAFETY: `vmf` is the fault of a running `->fault()` on this thread, with the mmap or VMA
+    // read lock held, for the duration of this call.
     let vmf = unsafe { VmFault::from_raw(vmf) };
-    ra.fault(vmf).to_raw()
+    ra.fault(&vmf).as_raw()
 }
 
+/// `binder_alloc_deferred_release()`: frees the state.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`]; it is not used again after this call.
@@ -1023,6 +1134,8 @@ pub unsafe extern "C" fn rust_binder_alloc_deferred_release(ra: *mut BinderAlloc
     }
 }
 
+/// `binder_alloc_get_allocated_count()`.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`].
@@ -1030,10 +1143,15 @@ pub unsafe extern "C" fn rust_binder_alloc_deferred_release(ra: *mut BinderAlloc
 pub unsafe extern "C" fn rust_binder_alloc_get_allocated_count(ra: *mut BinderAllocRust) -> c_int {
     // SAFETY: By the precondition.
     unsafe { state(ra) }
-        .and_then(|ra| ra.inner.lock().core.as_ref().map(|c| c.allocated_count() as c_int))
+        .and_then(|ra| {
+            let inner = ra.inner.lock();
+            inner.core.as_ref().map(|c| c.allocated_count() as c_int)
+        })
         .unwrap_or(0)
 }
 
+/// `binder_alloc_get_free_async_space()`.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`].
@@ -1041,15 +1159,23 @@ pub unsafe extern "C" fn rust_binder_alloc_get_allocated_count(ra: *mut BinderAl
 pub unsafe extern "C" fn rust_binder_alloc_free_async_space(ra: *mut BinderAllocRust) -> usize {
     // SAFETY: By the precondition.
     unsafe { state(ra) }
-        .and_then(|ra| ra.inner.lock().core.as_ref().map(|c| c.free_async_space()))
+        .and_then(|ra| {
+            let inner = ra.inner.lock();
+            inner.core.as_ref().map(|c| c.free_async_space())
+        })
         .unwrap_or(0)
 }
 
+/// `binder_alloc_print_allocated()`.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`]; `m` is a live seq_file.
 #[no_mangle]
-pub unsafe extern "C" fn rust_binder_alloc_print_allocated(ra: *mut BinderAllocRust, m: *mut bindings::seq_file) {
+pub unsafe extern "C" fn rust_binder_alloc_print_allocated(
+    ra: *mut BinderAllocRust,
+    m: *mut bindings::seq_file,
+) {
     // SAFETY: By the precondition.
     let Some(ra) = (unsafe { state(ra) }) else {
         return;
@@ -1061,33 +1187,43 @@ pub unsafe extern "C" fn rust_binder_alloc_print_allocated(ra: *mut BinderAllocR
     for b in core.allocated_buffers() {
         if let Some(cbuf) = inner.buffers.get(&b.offset) {
             // SAFETY: `m` is live; `cbuf` is a live buffer of this allocator.
-            unsafe { binder_alloc_rust_print_buffer(m, cbuf.0.as_ptr(), b.offset as c_ulong) };
+            unsafe { binder_alloc_rust_print_buffer(m.cast(), cbuf.0.as_ptr(), b.offset) };
         }
     }
 }
 
+/// `binder_alloc_print_pages()`.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`]; `m` is a live seq_file.
 #[no_mangle]
-pub unsafe extern "C" fn rust_binder_alloc_print_pages(ra: *mut BinderAllocRust, m: *mut bindings::seq_file) {
+pub unsafe extern "C" fn rust_binder_alloc_print_pages(
+    ra: *mut BinderAllocRust,
+    m: *mut bindings::seq_file,
+) {
+    let mut counts = range::PageCounts::default();
+    let mut high = 0;
     // SAFETY: By the precondition.
-    let (counts, high) = match unsafe { state(ra) } {
-        Some(ra) => {
-            let inner = ra.inner.lock();
-            match inner.core.as_ref() {
-                // C counts only once mapped.
-                Some(core) if core.is_mapped() => (core.page_counts(), core.pages_high()),
-                Some(core) => (Default::default(), core.pages_high()),
-                None => (Default::default(), 0),
+    if let Some(ra) = unsafe { state(ra) } {
+        let inner = ra.inner.lock();
+        if let Some(core) = inner.core.as_ref() {
+            // C counts only once mapped.
+            if core.is_mapped() {
+                counts = core.page_counts();
             }
+            high = core.pages_high();
         }
-        None => (Default::default(), 0),
-    };
-    let counts: range::PageCounts = counts;
+    }
     // SAFETY: `m` is live.
     unsafe {
-        binder_alloc_rust_print_pages(m, counts.active as c_int, counts.lru as c_int, counts.free as c_int, high)
+        binder_alloc_rust_print_pages(
+            m.cast(),
+            counts.active as c_int,
+            counts.lru as c_int,
+            counts.free as c_int,
+            high,
+        )
     };
 }
 
@@ -1095,13 +1231,14 @@ pub unsafe extern "C" fn rust_binder_alloc_print_pages(ra: *mut BinderAllocRust,
 ///
 /// # Safety
 ///
-/// `item` is the entry of a [`Slot`] on `lru`, whose lock is held by the walker.
+/// `item` is the entry of a [`Slot`] on `lru`, whose lock is held by the walker; the result is
+/// returned to the walker.
 #[no_mangle]
 pub unsafe extern "C" fn rust_binder_alloc_free_page(
     item: *mut bindings::list_head,
     lru: *mut bindings::list_lru_one,
 ) -> bindings::lru_status {
-    // SAFETY: By the precondition. NEEDS: `LruWalkItem::from_raw`, see the report.
+    // SAFETY: By the precondition.
     let item = unsafe { LruWalkItem::<Slot>::from_raw(item, lru) };
     free_page(item).status().as_raw()
 }
@@ -1146,11 +1283,16 @@ pub unsafe extern "C" fn rust_binder_alloc_shrinker_exit(shrinker: *mut c_void) 
     }
 }
 
+/// `binder_alloc_buffer_size()`.
+///
 /// # Safety
 ///
 /// `ra` as for [`state`]; `buffer` is a live buffer of `ra`.
 #[no_mangle]
-pub unsafe extern "C" fn rust_binder_alloc_buffer_size(ra: *mut BinderAllocRust, buffer: *mut CBinderBuffer) -> usize {
+pub unsafe extern "C" fn rust_binder_alloc_buffer_size(
+    ra: *mut BinderAllocRust,
+    buffer: *mut CBinderBuffer,
+) -> usize {
     // SAFETY: By the precondition.
     match (unsafe { state(ra) }, NonNull::new(buffer)) {
         (Some(ra), Some(b)) => ra.buffer_size_of(b).unwrap_or(0),
@@ -1164,15 +1306,20 @@ pub unsafe extern "C" fn rust_binder_alloc_buffer_size(ra: *mut BinderAllocRust,
 ///
 /// `ra` as for [`state`].
 #[no_mangle]
-pub unsafe extern "C" fn rust_binder_alloc_page_state(ra: *mut BinderAllocRust, index: c_ulong) -> c_int {
+pub unsafe extern "C" fn rust_binder_alloc_page_state(
+    ra: *mut BinderAllocRust,
+    index: c_ulong,
+) -> c_int {
     // SAFETY: By the precondition.
-    let state = unsafe { state(ra) }
-        .and_then(|ra| ra.inner.lock().core.as_ref().and_then(|c| c.page_state(index as usize)));
+    let state = unsafe { state(ra) }.and_then(|ra| {
+        let inner = ra.inner.lock();
+        inner.core.as_ref().and_then(|c| c.page_state(index))
+    });
     match state {
-        // BINDER_PAGE_IN_USE, BINDER_PAGE_ON_LRU, BINDER_PAGE_ABSENT of binder_alloc.h.
+        // BINDER_PAGE_IN_USE and BINDER_PAGE_ON_LRU of binder_alloc.h.
         Some(PageState::InUse) => 1,
         Some(PageState::Lru) => 2,
-        // Absent, Reclaiming (the slot is already cleared) or past the end.
+        // BINDER_PAGE_ABSENT: absent, reclaiming (the slot is already cleared) or past the end.
         _ => 0,
     }
 }
