@@ -555,4 +555,19 @@ impl VmaNew {
             (*vma).vm_private_data = core::ptr::from_ref(data).cast_mut().cast();
         }
     }
+
+    /// Sets the operations of this new VMA to `ops` and its `vm_private_data` to `data`, for
+    /// data that lives forever.
+    ///
+    /// This is [`VmaNew::set_vm_ops`] for data whose lifetime trivially satisfies its contract,
+    /// such as a `static`.
+    #[inline]
+    pub fn set_vm_ops_static<T: VmOperations>(
+        &self,
+        ops: &'static VmOperationsTable<T>,
+        data: &'static T::Data,
+    ) {
+        // SAFETY: `data` is valid forever, so it outlives every VMA.
+        unsafe { self.set_vm_ops(ops, data) };
+    }
 }

@@ -341,12 +341,17 @@ mod tests {
     struct TestMapping {
         pages: [AtomicPtr<bindings::page>; 2],
         faults: AtomicU32,
+        opens: AtomicU32,
         closes: AtomicU32,
     }
 
     #[vtable]
     impl VmOperations for TestMapping {
         type Data = TestMapping;
+
+        fn open(data: &TestMapping, _vma: &VmaRef) {
+            data.opens.fetch_add(1, Ordering::Relaxed);
+        }
 
         fn close(data: &TestMapping, _vma: &VmaRef) {
             data.closes.fetch_add(1, Ordering::Relaxed);
@@ -381,6 +386,7 @@ mod tests {
             AtomicPtr::new(ptr::null_mut()),
         ],
         faults: AtomicU32::new(0),
+        opens: AtomicU32::new(0),
         closes: AtomicU32::new(0),
     };
 
@@ -403,8 +409,7 @@ mod tests {
         }
         vma.set_dontcopy();
         vma.set_mixedmap();
-        // SAFETY: `MAPPING` is a static, so it outlives every VMA.
-        unsafe { vma.set_vm_ops(&TEST_VM_OPS, &MAPPING) };
+        vma.set_vm_ops_static(&TEST_VM_OPS, &MAPPING);
         0
     }
 
@@ -466,6 +471,7 @@ mod tests {
         MAPPING.pages[0].store(page0.as_ptr(), Ordering::Release);
         MAPPING.pages[1].store(page1.as_ptr(), Ordering::Release);
         MAPPING.faults.store(0, Ordering::Relaxed);
+        MAPPING.opens.store(0, Ordering::Relaxed);
         MAPPING.closes.store(0, Ordering::Relaxed);
 
         let addr = map_test_file()?;
@@ -539,11 +545,21 @@ mod tests {
             assert!(found.is_same_page(&page1));
         }
 
-        // Unmapping closes the VMA and drops the page tables' references.
-        // SAFETY: The range is the test mapping in the current address space.
-        assert_eq!(unsafe { bindings::vm_munmap(addr, 2 * PAGE_SIZE) }, 0);
+        // Unmapping page 0 splits the VMA: the mm core opens the copy that keeps page 1 and
+        // closes the original. The page table's reference on page 0 is dropped.
+        assert_eq!(MAPPING.opens.load(Ordering::Relaxed), 0);
+        // SAFETY: The range is part of the test mapping in the current address space.
+        let ret = unsafe { bindings::vm_munmap(addr, PAGE_SIZE) };
+        assert_eq!(ret, 0);
+        assert_eq!(MAPPING.opens.load(Ordering::Relaxed), 1);
         assert_eq!(MAPPING.closes.load(Ordering::Relaxed), 1);
         assert_eq!(page0.page_count(), 1);
+        assert_eq!(page1.page_count(), 2);
+
+        // SAFETY: The range is the rest of the test mapping.
+        let ret = unsafe { bindings::vm_munmap(addr + PAGE_SIZE, PAGE_SIZE) };
+        assert_eq!(ret, 0);
+        assert_eq!(MAPPING.closes.load(Ordering::Relaxed), 2);
         assert_eq!(page1.page_count(), 1);
 
         MAPPING.pages[0].store(ptr::null_mut(), Ordering::Release);
