@@ -1775,6 +1775,7 @@ static int run_case(int idx, const struct tcase *tc)
 		setpgid(0, 0);
 		bd_role = "test";
 		signal(SIGPIPE, SIG_IGN);
+		alarm(tc->timeout_s + 5);	/* backstop; parent kills group */
 		_exit(tc->fn());
 	}
 	setpgid(pid, pid);
