@@ -520,19 +520,25 @@ int probe_read(const volatile void *addr, size_t len, void *out)
 
 int debugfs_pages(pid_t pid, long *active, long *lru, long *free_)
 {
-	char path[128], line[512];
+	char line[512];
 	long a, l, f;
-	int found = 0;
+	int found = 0, in = 0, p;
 	FILE *fp;
 
+	/*
+	 * 7.3 prints "pages: active:lru:free" per proc (and per context) in
+	 * the "stats" file (print_binder_proc_stats), not in proc/<pid>.
+	 */
 	*active = *lru = *free_ = 0;
-	snprintf(path, sizeof(path), "/sys/kernel/debug/binder/proc/%d",
-		 (int)pid);
-	fp = fopen(path, "re");
+	fp = fopen("/sys/kernel/debug/binder/stats", "re");
 	if (!fp)
 		return -1;
 	while (fgets(line, sizeof(line), fp)) {
-		if (sscanf(line, " pages: %ld:%ld:%ld", &a, &l, &f) == 3) {
+		if (sscanf(line, "proc %d", &p) == 1) {
+			in = p == (int)pid;
+			continue;
+		}
+		if (in && sscanf(line, " pages: %ld:%ld:%ld", &a, &l, &f) == 3) {
 			*active += a;
 			*lru += l;
 			*free_ += f;

@@ -98,8 +98,8 @@ long check_pattern(const void *buf, size_t len, uint32_t seed);
  * If out != NULL, copies the bytes. */
 int probe_read(const volatile void *addr, size_t len, void *out);
 
-/* debugfs "pages: active:lru:free" summed over a pid's binder procs; -1 if
- * unavailable. */
+/* debugfs stats "pages: active:lru:free" summed over a pid's binder procs;
+ * -1 if unavailable. */
 int debugfs_pages(pid_t pid, long *active, long *lru, long *free_);
 /* Rss in kB of the mapping starting at addr in /proc/pid/smaps; -1 if n/a */
 long smaps_rss_kb(pid_t pid, uintptr_t addr);
