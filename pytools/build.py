@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -62,11 +63,17 @@ class BuildResult:
     work_tree: Path
     seconds: float
     reproduce: str
+    alloc: str = "c"
     metadata: dict[str, object] = field(default_factory=dict)
 
     @property
     def image(self) -> Path:
-        return self.build_dir / "arch" / "x86" / "boot" / "bzImage"
+        """This allocator's kernel image (a copy: the build directory is shared)."""
+        return image_path(self.build_dir, self.alloc)
+
+
+def image_path(build_dir: Path, alloc: str) -> Path:
+    return build_dir / "pytools-images" / alloc / "bzImage"
 
 
 def normalise_option(option: str) -> str:
@@ -115,8 +122,14 @@ def missing_options(wanted: dict[str, str], actual: dict[str, str]) -> list[str]
 
 
 def build_dir_for(settings: Settings, tree: overlay.KernelTree, req: BuildRequest) -> Path:
+    """One build directory per tree and config, shared by both allocators.
+
+    Switching the allocator changes two Kconfig symbols that only
+    drivers/android reads, so Kbuild rebuilds a handful of objects instead of
+    the whole kernel; each allocator's image is kept beside the build.
+    """
     tag = overlay.tree_tag(settings, tree)
-    name = f"{req.alloc}-{req.config}"
+    name = req.config
     if req.options:
         name += "-" + hashlib.sha256("\n".join(sorted(req.options)).encode()).hexdigest()[:6]
     return settings.cache / "build" / (f"{tag}-{name}" if tag else name)
@@ -205,7 +218,10 @@ class Builder:
         return time.monotonic() - start
 
     def reproduce(self, work: Path, build: Path, jobs: int) -> str:
-        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
+        shown = dict(self.env)
+        shown["PATH"] = f"{self.s.ccache_bin}:{self.s.bindgen.parent}:$PATH"
+        env = " ".join(f"{k}={shlex.quote(v)}" if k != "PATH" else f'{k}="{v}"'
+                       for k, v in shown.items())
         return f"env {env} " + " ".join(map(shlex.quote, _make(work, build, jobs=jobs)))
 
     def build(self, req: BuildRequest) -> BuildResult:
@@ -218,11 +234,15 @@ class Builder:
         self.say(f"[build] {req.alloc} allocator, {req.config} config, -j{jobs}: {build}")
         self.say("[build] reproduce: " + self.reproduce(work, build, jobs))
         seconds = self.make(work, build, req)
-        result = BuildResult(build, work, seconds, self.reproduce(work, build, jobs))
-        if not result.image.exists():
-            raise BuildError(f"build finished but {result.image} is missing")
+        result = BuildResult(build, work, seconds, self.reproduce(work, build, jobs), req.alloc)
+        built = build / "arch" / "x86" / "boot" / "bzImage"
+        if not built.exists():
+            raise BuildError(f"build finished but {built} is missing")
+        result.image.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(built, result.image)
         result.metadata = self.metadata(tree, work, build, req, seconds)
-        (build / "metadata.json").write_text(json.dumps(result.metadata, indent=2) + "\n")
+        for where in (build, result.image.parent):
+            (where / "metadata.json").write_text(json.dumps(result.metadata, indent=2) + "\n")
         self.say(f"[build] done in {seconds:.0f} s: {result.image}")
         return result
 

@@ -110,9 +110,9 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
         req.validate()
         ensure_ready(s, runner)
         result = Builder(s, runner).build(req)
-        accel = probe_accel(s, runner, result.build_dir)
+        accel = probe_accel(s, runner, result.image)
         print(f"[run] booting {result.image} ({accel.name}: {accel.reason})", flush=True)
-        run = run_guest(s, runner, result.build_dir, " ".join(cmd), accel=accel.name,
+        run = run_guest(s, runner, result.image, " ".join(cmd), accel=accel.name,
                         timeout=args.timeout, cpus=args.cpus, memory=args.memory,
                         append=args.append, echo=True)
         print(f"[run] guest command exited {run.returncode} after {run.seconds:.0f} s "
@@ -125,10 +125,10 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
         ensure_ready(s, runner)
         result = Builder(s, runner).build(req)
         guest = build_guest_programs(s, runner)
-        accel = probe_accel(s, runner, result.build_dir)
+        accel = probe_accel(s, runner, result.image)
         print(f"[demo] booting the {req.alloc} allocator kernel ({accel.name}: {accel.reason}) "
               "and running one binder transaction", flush=True)
-        run = run_guest(s, runner, result.build_dir, demo_command(guest), accel=accel.name,
+        run = run_guest(s, runner, result.image, demo_command(guest), accel=accel.name,
                         timeout=600, append=["kunit.enable=0"], echo=False)
         for line in guest_output(run.lines):
             print(f"  guest| {line}")

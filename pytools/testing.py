@@ -209,16 +209,16 @@ class TestRun:
             if "kselftest" in req.tiers:
                 programs.append(kselftest_program(build_kselftests(self.s, self.runner, result)))
         except PytoolsError as exc:
-            error_rows("build", str(exc).splitlines()[0])
+            error_rows("build", " ".join(str(exc).split()))
             self.say(exc.render())
             return
         append = [f"kunit.filter_glob={KUNIT_FILTER}"] if "kunit" in req.tiers else \
             ["kunit.enable=0"]
         try:
-            run = run_guest(self.s, self.runner, result.build_dir, guest_script(programs),
+            run = run_guest(self.s, self.runner, result.image, guest_script(programs),
                             accel=self.report.accel, timeout=req.boot_timeout, append=append)
         except PytoolsError as exc:
-            error_rows("boot", str(exc).splitlines()[0])
+            error_rows("boot", " ".join(str(exc).split())[:500])
             self.say(exc.render())
             return
         self.say(f"[guest] {alloc}-{config}: exit {run.returncode} after {run.seconds:.0f} s "

@@ -54,7 +54,7 @@ def _cpu_has_virt(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return bool(re.search(r"^flags\s*:.*\b(vmx|svm)\b", text, re.M))
 
 
-def probe_accel(settings: Settings, runner: Runner, image_dir: Path | None = None) -> Accel:
+def probe_accel(settings: Settings, runner: Runner, image: Path | None = None) -> Accel:
     forced = os.environ.get("PYTOOLS_ACCEL")
     if forced in ("kvm", "tcg"):
         return Accel(forced, "forced by PYTOOLS_ACCEL")
@@ -69,10 +69,10 @@ def probe_accel(settings: Settings, runner: Runner, image_dir: Path | None = Non
     if cache.exists():
         data = json.loads(cache.read_text())
         return Accel(data["name"], data["reason"] + " (cached probe)")
-    if image_dir is None:
+    if image is None:
         return Accel("tcg", "KVM not yet probed with a real boot (no kernel built yet)")
     try:
-        run = run_guest(settings, runner, image_dir, "true", accel="kvm", timeout=90)
+        run = run_guest(settings, runner, image, "true", accel="kvm", timeout=90)
         accel = (Accel("kvm", "a KVM guest booted and ran a command")
                  if run.returncode == 0 else
                  Accel("tcg", f"KVM guest exited with {run.returncode}"))
@@ -82,10 +82,10 @@ def probe_accel(settings: Settings, runner: Runner, image_dir: Path | None = Non
     return accel
 
 
-def vng_argv(image_dir: Path, command: str, *, accel: str, cpus: int, memory: str,
+def vng_argv(image: Path, command: str, *, accel: str, cpus: int, memory: str,
              append: list[str]) -> list[str]:
     wrapped = (f"echo {START}; {command}; rc=$?; echo {RC}$rc; exit $rc")
-    argv = ["vng", "--run", str(image_dir), "--user", "root", "--cpus", str(cpus),
+    argv = ["vng", "--run", str(image), "--user", "root", "--cpus", str(cpus),
             "--memory", memory, "--verbose", "--exec", wrapped]
     if accel == "tcg":
         argv.append("--disable-kvm")
@@ -94,17 +94,17 @@ def vng_argv(image_dir: Path, command: str, *, accel: str, cpus: int, memory: st
     return argv
 
 
-def run_guest(settings: Settings, runner: Runner, image_dir: Path, command: str, *,
+def run_guest(settings: Settings, runner: Runner, image: Path, command: str, *,
               accel: str = "tcg", timeout: float = 600, cpus: int = 1, memory: str = "1G",
               append: list[str] | None = None, echo: bool = False) -> GuestRun:
-    """Boot ``image_dir``'s kernel, run ``command`` as root, return its status.
+    """Boot ``image``'s kernel, run ``command`` as root, return its status.
 
     Raises GuestError when the guest never reaches the command or does not
     finish within ``timeout`` seconds.
     """
-    if not (image_dir / "arch" / "x86" / "boot" / "bzImage").exists():
-        raise PytoolsError(f"no kernel built in {image_dir}", "run `pytools build-rust` first")
-    argv = vng_argv(image_dir, command, accel=accel, cpus=cpus, memory=memory,
+    if not image.is_file():
+        raise PytoolsError(f"no kernel image at {image}", "run `pytools build-rust` first")
+    argv = vng_argv(image, command, accel=accel, cpus=cpus, memory=memory,
                     append=append or [])
     start = time.monotonic()
     done = runner.run(argv, timeout=timeout, sink=print if echo else None)

@@ -167,10 +167,10 @@ def test_vng_argv_uses_tcg_and_wraps_the_command() -> None:
 
 
 def _image(tmp_path: Path) -> Path:
-    image = tmp_path / "b" / "arch" / "x86" / "boot"
-    image.mkdir(parents=True)
-    (image / "bzImage").write_bytes(b"")
-    return tmp_path / "b"
+    image = build.image_path(tmp_path / "b", "c")
+    image.parent.mkdir(parents=True)
+    image.write_bytes(b"")
+    return image
 
 
 def test_run_guest_returns_the_guest_exit_status(tmp_path: Path) -> None:
@@ -274,7 +274,8 @@ def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
             pass
 
         def build(self, req):  # type: ignore[no-untyped-def]
-            return build.BuildResult(_image(tmp_path), tree, 1.0, "make")
+            _image(tmp_path)
+            return build.BuildResult(tmp_path / "b", tree, 1.0, "make", "c")
 
     monkeypatch.setattr(testing, "Builder", FakeBuilder)
     runner = FakeRunner({"vng": (0, [vm.START, f"{vm.RC}0"])})
