@@ -84,7 +84,12 @@ def probe_accel(settings: Settings, runner: Runner, image: Path | None = None) -
 
 def vng_argv(image: Path, command: str, *, accel: str, cpus: int, memory: str,
              append: list[str]) -> list[str]:
-    wrapped = (f"echo {START}; {command}; rc=$?; echo {RC}$rc; exit $rc")
+    # The minimal config has no ACPI, so the guest's `poweroff -f` only halts
+    # and QEMU would never exit; virtme-ng runs QEMU with -no-reboot, so a
+    # forced reboot (i8042 reset, no ACPI needed) ends it. The exit status
+    # travels in the RC marker line, which run_guest() parses.
+    wrapped = (f"echo {START}; {command}; rc=$?; echo {RC}$rc; sync; "
+               f"busybox reboot -f; exit $rc")
     argv = ["vng", "--run", str(image), "--user", "root", "--cpus", str(cpus),
             "--memory", memory, "--verbose", "--exec", wrapped]
     if accel == "tcg":
@@ -120,12 +125,11 @@ def run_guest(settings: Settings, runner: Runner, image: Path, command: str, *,
         raise GuestError(f"guest did not boot (vng exit {done.returncode}, {accel}); "
                          f"last output:\n{tail}", "check the config: the guest needs 9p, "
                          "virtio console and a way to power off")
-    rc = done.returncode
-    if rc_lines:
-        match = re.search(RC + r"(\d+)", rc_lines[-1])
-        if match:
-            rc = int(match.group(1))
-    return GuestRun(rc, done.lines, seconds, accel)
+    match = re.search(RC + r"(\d+)", rc_lines[-1]) if rc_lines else None
+    if match is None:
+        raise GuestError(f"the guest command started but never reported its exit status "
+                         f"(kernel crash or reset?); last output:\n{tail}")
+    return GuestRun(int(match.group(1)), done.lines, seconds, accel)
 
 
 def shell_join(argv: list[str]) -> str:

@@ -186,6 +186,12 @@ def test_run_guest_fails_loudly_when_the_guest_does_not_boot(tmp_path: Path) -> 
         vm.run_guest(make_settings(tmp_path), runner, _image(tmp_path), "x")
 
 
+def test_run_guest_without_an_exit_status_is_an_error(tmp_path: Path) -> None:
+    runner = FakeRunner({"vng": (0, [vm.START, "[ 2.0] Kernel panic - not syncing"])})
+    with pytest.raises(GuestError, match="never reported its exit status"):
+        vm.run_guest(make_settings(tmp_path), runner, _image(tmp_path), "x")
+
+
 def test_run_guest_reports_a_timeout(tmp_path: Path) -> None:
     class Slow(FakeRunner):
         def run(self, argv, **kw):  # type: ignore[no-untyped-def]
