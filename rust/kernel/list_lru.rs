@@ -179,6 +179,7 @@ macro_rules! impl_has_list_lru_entry {
         }
     )*};
 }
+pub use impl_has_list_lru_entry;
 
 /// The status an isolate callback returns for the object it was given: `enum lru_status`.
 ///
