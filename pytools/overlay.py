@@ -136,7 +136,7 @@ def desired_contents(pristine: Path, runner: Runner) -> dict[str, bytes]:
                     target.write_bytes(contents[rel])
                 elif (pristine / rel).exists():
                     shutil.copy2(pristine / rel, target)
-            done = runner.run(["patch", "-p1", "-N", "-s", "--no-backup-if-mismatch",
+            done = runner.run(["patch", "-p1", "-N", "-s", "--fuzz=0", "--no-backup-if-mismatch",
                                "-d", str(scratch), "-i", str(patch)])
             if done.returncode != 0:
                 raise BuildError(f"patch {patch.name} does not apply to {pristine}:\n"

@@ -41,6 +41,7 @@ KUNIT_BY_PATCH = {
     "0012-rust-shrinker": "rust_shrinker",
     "0013-rust-list_lru": "rust_list_lru",
     "0014-rust-mm-add-read-only-remote-page-lookup": "rust_mm_fault_gup",
+    "0025-binder-alloc-KUnit-test-the-buffers": "binder_alloc_fault",
 }
 
 
