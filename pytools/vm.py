@@ -111,12 +111,23 @@ def run_guest(settings: Settings, runner: Runner, image: Path, command: str, *,
         raise PytoolsError(f"no kernel image at {image}", "run `pytools build-rust` first")
     argv = vng_argv(image, command, accel=accel, cpus=cpus, memory=memory,
                     append=append or [])
+    log_dir = settings.cache / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"guest-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     start = time.monotonic()
-    done = runner.run(argv, timeout=timeout, sink=print if echo else None)
+    with log_path.open("w") as log:
+
+        def sink(line: str) -> None:
+            log.write(line + "\n")
+            log.flush()
+            if echo:
+                print(line, flush=True)
+
+        done = runner.run(argv, timeout=timeout, sink=sink)
     seconds = time.monotonic() - start
     started = any(line.strip().endswith(START) and "echo" not in line for line in done.lines)
     rc_lines = [line for line in done.lines if RC in line and "echo" not in line]
-    tail = "\n".join(done.lines[-25:])
+    tail = "\n".join(done.lines[-25:]) + f"\n(full console log: {log_path})"
     if done.timed_out:
         where = "while running the command" if started else "before the command started"
         raise GuestError(f"guest timed out after {timeout:.0f} s {where} ({accel}); "
