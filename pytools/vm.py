@@ -88,7 +88,7 @@ def vng_argv(image: Path, command: str, *, accel: str, cpus: int, memory: str,
     # and QEMU would never exit; virtme-ng runs QEMU with -no-reboot, so a
     # forced reboot (i8042 reset, no ACPI needed) ends it. The exit status
     # travels in the RC marker line, which run_guest() parses.
-    wrapped = (f"echo {START}; {command}; rc=$?; echo {RC}$rc; sync; "
+    wrapped = (f"echo {START}; ( {command} ); rc=$?; echo {RC}$rc; sync; "
                f"busybox reboot -f; exit $rc")
     argv = ["vng", "--run", str(image), "--user", "root", "--cpus", str(cpus),
             "--memory", memory, "--verbose", "--exec", wrapped]
