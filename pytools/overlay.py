@@ -112,8 +112,9 @@ def patch_targets(patch: Path) -> list[str]:
             name = line[4:].split("\t")[0].strip()
             if name != "/dev/null":
                 targets.append(name.split("/", 1)[1])
-        elif line.startswith("--- ") and line[4:].startswith("a/"):
-            pass
+        elif line.startswith("diff --git "):
+            # git headers name the file even where ---/+++ lines are missing.
+            targets.append(line.split(" b/", 1)[1].strip())
     return list(dict.fromkeys(targets))
 
 

@@ -97,8 +97,9 @@ def test_bad_option_syntax_is_rejected() -> None:
 
 def test_patch_targets_lists_new_and_modified_files(tmp_path: Path) -> None:
     patch = tmp_path / "p.patch"
-    patch.write_text("--- a/x/y.c\n+++ b/x/y.c\n@@\n--- /dev/null\n+++ b/z/new.c\n@@\n")
-    assert overlay.patch_targets(patch) == ["x/y.c", "z/new.c"]
+    patch.write_text("--- a/x/y.c\n+++ b/x/y.c\n@@\n--- /dev/null\n+++ b/z/new.c\n@@\n"
+                     "diff --git a/w.c b/w.c\n@@\n")
+    assert overlay.patch_targets(patch) == ["x/y.c", "z/new.c", "w.c"]
 
 
 def test_overlay_is_incremental_and_restores_dropped_files(tmp_path: Path,
