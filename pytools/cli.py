@@ -55,9 +55,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tree", help="kernel tree (default: Debian's 7.3 source)")
     p.add_argument("--json", type=Path, help="write results to this JSON file")
     p.add_argument("--alloc", default=None,
-                   help="comma-separated allocators for the in-kernel tiers (default: c)")
+                   help="comma-separated allocators for the in-kernel tiers (default: c,rust)")
     p.add_argument("--config", default=None,
-                   help="comma-separated configs for the in-kernel tiers (default: minimal,debug)")
+                   help="comma-separated configs for the in-kernel tiers (default: minimal; "
+                        "add debug for KASAN/lockdep/kmemleak)")
     p.add_argument("--tiers", default=None, help="comma-separated subset of tiers")
     p.add_argument("--boot-timeout", type=float, default=900)
     return top
@@ -139,8 +140,8 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
     if args.command == "test":
         ensure_ready(s, runner)
         test_req = TestRequest(
-            allocators=tuple((args.alloc or "c").split(",")),
-            configs=tuple((args.config or ",".join(CONFIGS)).split(",")),
+            allocators=tuple(args.alloc.split(",")) if args.alloc else TestRequest.allocators,
+            configs=tuple(args.config.split(",")) if args.config else TestRequest.configs,
             tiers=tuple(args.tiers.split(",")) if args.tiers else TestRequest.tiers,
             json_path=args.json,
             boot_timeout=args.boot_timeout,

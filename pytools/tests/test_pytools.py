@@ -343,3 +343,16 @@ def test_guest_script_runs_every_program_and_keeps_a_failure() -> None:
         ["[ 1.0] kernel line", "E2E| ok 1 a", "KSELFTEST| ok 1 b", "E2E| ok 2 c"], progs)
     assert kernel == ["[ 1.0] kernel line"]
     assert own == {"e2e": ["ok 1 a", "ok 2 c"], "kselftest": ["ok 1 b"]}
+
+
+def test_a_case_that_differs_between_allocators_is_named() -> None:
+    report = testing.TestReport(results=[
+        testing.Row("e2e", "binder_e2e", "x", "c", "minimal", "pass"),
+        testing.Row("e2e", "binder_e2e", "x", "rust", "minimal", "fail"),
+        testing.Row("e2e", "binder_e2e", "y", "c", "minimal", "pass"),
+        testing.Row("e2e", "binder_e2e", "y", "rust", "minimal", "pass"),
+    ], divergences=["c-minimal: madvise_dontneed: SIGBUS on C"])
+    text = testing.summary(report)
+    assert "DIVERGENCE (C and Rust differ): e2e minimal binder_e2e.x: c=pass, rust=fail" in text
+    assert "DIVERGENCE (designed, asserted per allocator): c-minimal: madvise_dontneed" in text
+    assert "binder_e2e.y" not in text.split("DIVERGENCE")[-1]
