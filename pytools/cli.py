@@ -22,7 +22,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _build_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tree", help="kernel tree to start from (default: Debian's 7.3 source "
                                   "extracted into the cache)")
-    p.add_argument("--alloc", default="c", help=f"binder allocator: {', '.join(ALLOCATORS)}")
+    p.add_argument("--alloc", default="rust",
+                   help=f"binder allocator: {', '.join(ALLOCATORS)} (default rust)")
     p.add_argument("--config", help=f"config: {', '.join(CONFIGS)} (default minimal)")
     p.add_argument("-K", dest="options", action="append", default=[], metavar="CONFIG_FOO=y",
                    help="extra kernel config option (repeatable)")
