@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 
 @dataclass
@@ -156,7 +156,3 @@ class FakeRunner:
                 sink(line)
         return Completed(list(argv), best[0], list(best[1]))
 
-
-def iter_lines(completed: Completed) -> Iterator[str]:
-    """The output lines of a completed command."""
-    yield from completed.lines

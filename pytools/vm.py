@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +141,3 @@ def run_guest(settings: Settings, runner: Runner, image: Path, command: str, *,
                          f"(kernel crash or reset?); last output:\n{tail}")
     return GuestRun(int(match.group(1)), done.lines, seconds, accel)
 
-
-def shell_join(argv: list[str]) -> str:
-    return " ".join(shlex.quote(a) for a in argv)
