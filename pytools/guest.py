@@ -72,6 +72,28 @@ def kselftest_program(kst_dir: Path) -> GuestProgram:
     return GuestProgram("kselftest", "binderfs", (str(kst_dir / "binderfs_test"),))
 
 
+# Runs after the test programs on configs with kmemleak: two scans (objects
+# must be seen unreferenced twice and be older than kmemleak's minimum age),
+# then the report, as one KTAP case. The report lines also reach the console
+# stream, where vm.PANIC flags them.
+def kmemleak_script(path: str = "/sys/kernel/debug/kmemleak", settle: int = 6) -> str:
+    return (
+        f"f={path}; "
+        "[ -e $f ] || mount -t debugfs none /sys/kernel/debug; "
+        "echo 'TAP version 13'; echo 1..1; "
+        "if [ ! -w $f ]; then echo 'not ok 1 kmemleak_no_unreferenced_objects "
+        "# '$f' is missing (CONFIG_DEBUG_KMEMLEAK off?)'; exit 1; fi; "
+        f"sleep {settle}; echo scan > $f; sleep 1; echo scan > $f; "
+        "n=$(grep -c 'unreferenced object' $f); cat $f; "
+        "if [ \"$n\" = 0 ]; then echo 'ok 1 kmemleak_no_unreferenced_objects'; "
+        "else echo \"not ok 1 kmemleak_no_unreferenced_objects # $n objects\"; exit 1; fi"
+    )
+
+
+def kmemleak_program() -> GuestProgram:
+    return GuestProgram("kmemleak", "kmemleak", ("sh", "-c", kmemleak_script()))
+
+
 def guest_script(programs: list[GuestProgram]) -> str:
     """One shell command running every program, printing prefixed output."""
     if not programs:

@@ -26,13 +26,15 @@ from . import ktap, overlay
 from .build import ALLOCATORS, CONFIGS, Builder, BuildRequest
 from .errors import PytoolsError
 from .guest import (GuestProgram, build_guest_programs, build_kselftests, e2e_program,
-                    guest_script, kselftest_program, split_output)
+                    guest_script, kmemleak_program, kselftest_program, split_output)
 from .runner import Runner
 from .settings import REPO, Settings
 from .vm import probe_accel, run_guest
 
 TIERS = ("cargo", "lint", "pytest", "kunit", "kselftest", "e2e")
 IN_KERNEL_TIERS = ("kunit", "kselftest", "e2e")
+# Configs with CONFIG_DEBUG_KMEMLEAK: the boot ends with a kmemleak scan.
+KMEMLEAK_CONFIGS = ("debug",)
 # KUnit suites every boot must run; a missing one is an error, never a pass.
 BASE_KUNIT = ("binder_alloc",)
 # Suites that exist once a patch of the glue series wires their file in.
@@ -241,6 +243,8 @@ class TestRun:
                 programs.append(e2e_program(build_guest_programs(self.s, self.runner), alloc))
             if "kselftest" in req.tiers:
                 programs.append(kselftest_program(build_kselftests(self.s, self.runner, result)))
+            if programs and config in KMEMLEAK_CONFIGS:
+                programs.append(kmemleak_program())
         except PytoolsError as exc:
             error_rows("build", " ".join(str(exc).split()))
             self.say(exc.render())

@@ -22,7 +22,9 @@ START = "PYTOOLS_GUEST_START"
 RC = "PYTOOLS_GUEST_RC="
 PANIC = re.compile(r"Kernel panic|BUG: |Oops:|general protection fault|KASAN:|"
                    r"WARNING: possible circular locking|WARNING: CPU:|"
-                   r"unreferenced object|INFO: task .* blocked")
+                   r"unreferenced object|INFO: task .* blocked|inconsistent lock state|"
+                   r"possible recursive locking|suspicious RCU usage|bad unlock balance|"
+                   r"UBSAN: ")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -343,6 +344,34 @@ def test_guest_script_runs_every_program_and_keeps_a_failure() -> None:
         ["[ 1.0] kernel line", "E2E| ok 1 a", "KSELFTEST| ok 1 b", "E2E| ok 2 c"], progs)
     assert kernel == ["[ 1.0] kernel line"]
     assert own == {"e2e": ["ok 1 a", "ok 2 c"], "kselftest": ["ok 1 b"]}
+
+
+@pytest.mark.parametrize("report, verdict, rc", [
+    ("", "ok 1 kmemleak_no_unreferenced_objects", 0),
+    ("unreferenced object 0xffff888 (size 64):\n  comm \"x\"\n",
+     "not ok 1 kmemleak_no_unreferenced_objects # 1 objects", 1),
+])
+def test_kmemleak_step_reports_leaks_as_a_failing_case(tmp_path: Path, report: str,
+                                                       verdict: str, rc: int) -> None:
+    from pytools import guest
+
+    leaks = tmp_path / "kmemleak"
+    leaks.write_text(report)
+    # A plain file would be overwritten by "echo scan": the kernel's file
+    # only takes the command, so the fake skips it.
+    script = guest.kmemleak_script(str(leaks), settle=0).replace("echo scan > $f", "true")
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == rc
+    assert done.stdout.splitlines()[-1] == verdict
+
+
+def test_kmemleak_step_fails_without_the_debugfs_file(tmp_path: Path) -> None:
+    from pytools import guest
+
+    script = guest.kmemleak_script(str(tmp_path / "absent"), settle=0)
+    script = script.replace("mount -t debugfs none /sys/kernel/debug", "true")
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and "is missing" in done.stdout
 
 
 def test_a_case_that_differs_between_allocators_is_named() -> None:
