@@ -80,7 +80,7 @@ use kernel::{
     uaccess::{
         UserPtr,
         UserSlice, //
-    },
+    }, //
 };
 
 use page::{
@@ -405,8 +405,8 @@ impl BinderAllocRust {
         let npages = buffer_size / PAGE_SIZE;
 
         // Allocate everything before taking the lock.
-        let core = Allocator::new(buffer_size, GFP_KERNEL)
-            .map_err(|e| fail(e, "alloc page array"))?;
+        let core =
+            Allocator::new(buffer_size, GFP_KERNEL).map_err(|e| fail(e, "alloc page array"))?;
         let mut slots = KVec::<Slot>::with_capacity(npages, GFP_KERNEL)
             .map_err(|_| fail(ENOMEM, "alloc page array"))?;
         for index in 0..npages {
@@ -446,9 +446,7 @@ impl BinderAllocRust {
             core.vma_close();
             let size = core.buffer_size();
             // SAFETY: `c` is the live C struct of this allocator.
-            unsafe {
-                binder_alloc_rust_set_mapped(self.c, inner.vm_start as c_ulong, size, false)
-            };
+            unsafe { binder_alloc_rust_set_mapped(self.c, inner.vm_start as c_ulong, size, false) };
         }
     }
 
@@ -540,7 +538,9 @@ impl BinderAllocRust {
             self.free_range_locked(inner, nb.offset);
             return Err(ENOMEM);
         };
-        inner.buffers.insert(node.into_node(nb.offset, BufferPtr(cbuf)));
+        inner
+            .buffers
+            .insert(node.into_node(nb.offset, BufferPtr(cbuf)));
 
         if let Some(core) = inner.core.as_ref() {
             for index in nb.install.clone() {
@@ -697,7 +697,10 @@ impl BinderAllocRust {
             return VmFaultReason::SIGBUS;
         }
         let index = off / PAGE_SIZE;
-        if !core.fault(index, vmf.is_write()).contains(PageAction::MapIntoVma) {
+        if !core
+            .fault(index, vmf.is_write())
+            .contains(PageAction::MapIntoVma)
+        {
             return VmFaultReason::SIGBUS;
         }
         match inner.page(index) {
@@ -1010,13 +1013,21 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_user_to_buffer(
     }
     let mut reader = UserSlice::new(UserPtr::from_ptr(from.cast_mut()), bytes).reader();
     let mut copied = 0;
-    let _ = ra.for_each_chunk(b, buffer_offset as usize, bytes, |page, pgoff, len, done| {
-        // SAFETY: The page is the driver's own; userspace maps it read-only, and the kernel only
-        // writes a buffer that binder.c is building.
-        unsafe { page.as_page().copy_from_user_slice_raw(&mut reader, pgoff, len) }?;
-        copied = done + len;
-        Ok(())
-    });
+    let _ = ra.for_each_chunk(
+        b,
+        buffer_offset as usize,
+        bytes,
+        |page, pgoff, len, done| {
+            // SAFETY: The page is the driver's own; userspace maps it read-only, and the kernel only
+            // writes a buffer that binder.c is building.
+            unsafe {
+                page.as_page()
+                    .copy_from_user_slice_raw(&mut reader, pgoff, len)
+            }?;
+            copied = done + len;
+            Ok(())
+        },
+    );
     (bytes - copied) as c_ulong
 }
 
@@ -1043,17 +1054,22 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_buffer(
         return EINVAL.to_errno();
     }
     let ptr = ptr.cast::<u8>();
-    let res = ra.for_each_chunk(b, buffer_offset as usize, bytes, |page, pgoff, len, done| {
-        // SAFETY: `ptr + done .. + len` is within the caller's `bytes`; the page is the
-        // driver's own and the caller owns the buffer.
-        unsafe {
-            if to_buffer {
-                page.as_page().write_raw(ptr.add(done), pgoff, len)
-            } else {
-                page.as_page().read_raw(ptr.add(done), pgoff, len)
+    let res = ra.for_each_chunk(
+        b,
+        buffer_offset as usize,
+        bytes,
+        |page, pgoff, len, done| {
+            // SAFETY: `ptr + done .. + len` is within the caller's `bytes`; the page is the
+            // driver's own and the caller owns the buffer.
+            unsafe {
+                if to_buffer {
+                    page.as_page().write_raw(ptr.add(done), pgoff, len)
+                } else {
+                    page.as_page().read_raw(ptr.add(done), pgoff, len)
+                }
             }
-        }
-    });
+        },
+    );
     match res {
         Ok(()) => 0,
         Err(_) => EINVAL.to_errno(),
