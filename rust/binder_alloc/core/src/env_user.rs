@@ -114,8 +114,15 @@ pub mod code {
 
 /// Stand-in for `kernel::alloc::KVec<T>` (`Vec<T, Kmalloc>`), restricted to the methods the
 /// core uses, with the kernel's signatures.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KVec<T>(std::vec::Vec<T>);
+
+// Like the kernel's, without requiring `T: Default` (a derive would).
+impl<T> Default for KVec<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl<T> KVec<T> {
     /// Same as `KVec::new`.

@@ -217,7 +217,8 @@ pub fn free_range(offset: usize, size: usize) -> PageRange {
 /// before the predecessor (`prev_buffer_end_page(prev)`) is the buffer's first page; nothing if
 /// the next buffer starts on the same page; else the buffer's first page.
 pub fn merged_page(prev_offset: usize, offset: usize, next_offset: Option<usize>) -> Option<usize> {
-    if offset % PAGE_SIZE == 0 {
+    // PAGE_SIZE is a power of two: this is C's PAGE_ALIGNED().
+    if offset & (PAGE_SIZE - 1) == 0 {
         return None;
     }
     let start_page = page_down(offset);

@@ -255,7 +255,7 @@ impl Arena {
             return Ok(());
         }
         if reserve.nodes.capacity() > self.nodes.len() && reserve.nodes.is_empty() {
-            let mut nodes = core::mem::replace(&mut reserve.nodes, KVec::new());
+            let mut nodes = core::mem::take(&mut reserve.nodes);
             for n in self.nodes.iter() {
                 // Cannot fail: the capacity was checked above.
                 nodes.push(*n, GFP_KERNEL)?;
@@ -317,7 +317,7 @@ impl Allocator {
     /// (already capped at [`MAX_BUFFER_SIZE`] and page aligned by the caller): one free buffer,
     /// half of it as async space, every page absent.
     pub fn new(buffer_size: usize, flags: Flags) -> Result<Self> {
-        if buffer_size == 0 || buffer_size > MAX_BUFFER_SIZE || buffer_size % PAGE_SIZE != 0 {
+        if buffer_size == 0 || buffer_size > MAX_BUFFER_SIZE || buffer_size & (PAGE_SIZE - 1) != 0 {
             return Err(EINVAL);
         }
         let mut nodes = KVec::with_capacity(16, flags)?;
@@ -830,7 +830,7 @@ impl Allocator {
                 return Err("buffer list has a gap or a bad back link");
             }
             let size = self.size_of(id);
-            if size == 0 || size % PTR_SIZE != 0 {
+            if size == 0 || size & (PTR_SIZE - 1) != 0 {
                 return Err("buffer size not a positive multiple of 8");
             }
             if b.free {
