@@ -62,6 +62,9 @@ def parser() -> argparse.ArgumentParser:
                         "add debug for KASAN/lockdep/kmemleak)")
     p.add_argument("--tiers", default=None, help="comma-separated subset of tiers")
     p.add_argument("--boot-timeout", type=float, default=900)
+    p.add_argument("--cpus", type=int, default=2,
+                   help="guest vCPUs for the in-kernel tiers (default 2: faults, the shrinker "
+                        "and senders really run in parallel)")
     return top
 
 
@@ -146,6 +149,7 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
             tiers=tuple(args.tiers.split(",")) if args.tiers else TestRequest.tiers,
             json_path=args.json,
             boot_timeout=args.boot_timeout,
+            cpus=args.cpus,
         )
         report = TestRun(s, runner).run(test_req)
         if args.json:

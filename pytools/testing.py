@@ -78,6 +78,7 @@ class TestRequest:
     tiers: tuple[str, ...] = TIERS
     json_path: Path | None = None
     boot_timeout: float = 900.0
+    cpus: int = 2
 
 
 @dataclass
@@ -252,7 +253,8 @@ class TestRun:
         append = [] if "kunit" in req.tiers else ["kunit.enable=0"]
         try:
             run = run_guest(self.s, self.runner, result.image, guest_script(programs),
-                            accel=self.report.accel, timeout=req.boot_timeout, append=append)
+                            accel=self.report.accel, timeout=req.boot_timeout, append=append,
+                            cpus=req.cpus)
         except PytoolsError as exc:
             error_rows("boot", " ".join(str(exc).split())[:500])
             self.say(exc.render())
