@@ -43,6 +43,19 @@ struct binder_alloc {
 	bool mapped;
 };
 
+/*
+ * What a GUP lookup found at a buffer page's address of the receiver's
+ * VMA (the Rust VmaPage): the slot's page, nothing, another page, or not
+ * the allocator's VMA.
+ */
+enum binder_alloc_gup_result {
+	BINDER_ALLOC_GUP_SAME,
+	BINDER_ALLOC_GUP_NOT_MAPPED,
+	BINDER_ALLOC_GUP_DIFFERENT,
+	BINDER_ALLOC_GUP_NOT_OWN_VMA,
+	BINDER_ALLOC_GUP_RESULTS,
+};
+
 /* Fields of a new buffer, set by binder_alloc_rust_buffer_new(). */
 struct binder_alloc_rust_buffer_init {
 	unsigned long user_data;
@@ -128,6 +141,9 @@ void binder_alloc_rust_print_buffer(struct seq_file *m,
 void binder_alloc_rust_print_pages(struct seq_file *m, int active, int lru,
 				   int free, size_t pages_high);
 u32 binder_alloc_rust_debug_mask(void);
+bool binder_alloc_rust_gup_copy(void);
+bool binder_alloc_rust_debug_gup_check(void);
+void binder_alloc_rust_gup_check_done(int result);
 void binder_alloc_rust_trace_update_page_range(struct binder_alloc *alloc,
 					       bool allocate,
 					       unsigned long start,
@@ -163,6 +179,9 @@ enum binder_alloc_page_state
 binder_alloc_page_state(struct binder_alloc *alloc, unsigned long index);
 bool binder_alloc_first_free(struct binder_alloc *alloc, size_t *size,
 			     bool *is_last);
+void binder_alloc_set_gup_copy(bool on);
+void binder_alloc_set_debug_gup_check(bool on);
+long binder_alloc_gup_check_count(enum binder_alloc_gup_result result);
 #endif
 
 #endif /* _LINUX_BINDER_ALLOC_RUST_H */

@@ -33,6 +33,51 @@ u32 binder_alloc_rust_debug_mask(void)
 	return READ_ONCE(binder_alloc_debug_mask);
 }
 
+/*
+ * alloc_gup_copy: the opt-in strategy of the 2023 proposal. Kernel copies
+ * look each page up in the receiver's VMA with GUP (from the sender's
+ * context, under the receiver's mmap lock) and proceed only if the VMA is
+ * the allocator's and the page is the slot's. Off by default: copies go
+ * through the driver's page slots and the sender takes no receiver mm lock.
+ */
+static bool binder_alloc_gup_copy;
+module_param_named(alloc_gup_copy, binder_alloc_gup_copy, bool, 0644);
+MODULE_PARM_DESC(alloc_gup_copy,
+		 "copy through the receiver's VMA with GUP (2023 proposal)");
+
+/*
+ * alloc_debug_gup_check: before a buffer is freed from the receiver's own
+ * context, check with a FOLL_NOFAULT GUP lookup that every page of it the
+ * receiver has mapped is the slot's page.
+ */
+static bool binder_alloc_debug_gup_check;
+module_param_named(alloc_debug_gup_check, binder_alloc_debug_gup_check,
+		   bool, 0644);
+MODULE_PARM_DESC(alloc_debug_gup_check,
+		 "check with GUP that mapped buffer pages are the slot's pages");
+
+/* Results of the debug check, indexed by the Rust VmaPage value. */
+static atomic_long_t binder_alloc_gup_checks[BINDER_ALLOC_GUP_RESULTS];
+
+bool binder_alloc_rust_gup_copy(void)
+{
+	return READ_ONCE(binder_alloc_gup_copy);
+}
+
+bool binder_alloc_rust_debug_gup_check(void)
+{
+	return READ_ONCE(binder_alloc_debug_gup_check);
+}
+
+void binder_alloc_rust_gup_check_done(int result)
+{
+	if (WARN_ON_ONCE(result < 0 || result >= BINDER_ALLOC_GUP_RESULTS))
+		return;
+	WARN_ONCE(result == BINDER_ALLOC_GUP_DIFFERENT,
+		  "binder_alloc: a mapped buffer page is not the slot's page\n");
+	atomic_long_inc(&binder_alloc_gup_checks[result]);
+}
+
 VISIBLE_IF_KUNIT void __binder_alloc_init(struct binder_alloc *alloc,
 					  struct list_lru *freelist)
 {
@@ -211,6 +256,24 @@ binder_alloc_page_state(struct binder_alloc *alloc, unsigned long index)
 	return rust_binder_alloc_page_state(alloc->rust, index);
 }
 EXPORT_SYMBOL_IF_KUNIT(binder_alloc_page_state);
+
+void binder_alloc_set_gup_copy(bool on)
+{
+	WRITE_ONCE(binder_alloc_gup_copy, on);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_set_gup_copy);
+
+void binder_alloc_set_debug_gup_check(bool on)
+{
+	WRITE_ONCE(binder_alloc_debug_gup_check, on);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_set_debug_gup_check);
+
+long binder_alloc_gup_check_count(enum binder_alloc_gup_result result)
+{
+	return atomic_long_read(&binder_alloc_gup_checks[result]);
+}
+EXPORT_SYMBOL_IF_KUNIT(binder_alloc_gup_check_count);
 
 bool binder_alloc_first_free(struct binder_alloc *alloc, size_t *size,
 			     bool *is_last)

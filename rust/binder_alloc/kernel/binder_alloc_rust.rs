@@ -52,6 +52,7 @@ use kernel::{
             VmFault,
             VmFaultReason, //
         },
+        gup::GupFlags,
         virt::VmaRef,
         Mm,
         MmWithUser, //
@@ -160,6 +161,9 @@ extern "C" {
         pages_high: usize,
     );
     fn binder_alloc_rust_debug_mask() -> u32;
+    fn binder_alloc_rust_gup_copy() -> bool;
+    fn binder_alloc_rust_debug_gup_check() -> bool;
+    fn binder_alloc_rust_gup_check_done(result: c_int);
     fn binder_alloc_rust_trace_update_page_range(
         alloc: *mut CBinderAlloc,
         allocate: bool,
@@ -234,6 +238,24 @@ struct Inner {
     buffers: RBTree<usize, BufferPtr>,
     /// Capacity to reserve for the core's node arena before the next allocation.
     reserve_hint: usize,
+    /// `vm_ops` and `vm_private_data` of the VMA this allocator was mmapped with, set with
+    /// `core`: how the GUP paths recognise the receiver's binder VMA (see
+    /// [`BinderAllocRust::is_own_vma`]).
+    vma_id: (usize, usize),
+}
+
+/// What the receiver's VMA maps at a buffer page's address, seen through GUP.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+enum VmaPage {
+    /// The slot's page.
+    Same = 0,
+    /// Nothing (only with [`GupFlags::NOFAULT`]).
+    NotMapped = 1,
+    /// Another page: the receiver would read something the driver did not write.
+    Different = 2,
+    /// No VMA at the address, or not this allocator's VMA, or the allocator is unmapped.
+    NotOwnVma = 3,
 }
 
 impl Inner {
@@ -432,6 +454,7 @@ impl BinderAllocRust {
         }
         inner.slots = slots;
         inner.vm_start = vma.start();
+        inner.vma_id = vma_id(vma);
         inner.core = Some(core);
         // SAFETY: `c` is the live C struct of this allocator.
         unsafe { binder_alloc_rust_set_mapped(self.c, vma.start() as c_ulong, buffer_size, true) };
@@ -606,6 +629,7 @@ impl BinderAllocRust {
 
     /// `binder_alloc_free_buf()`.
     fn free_buf(&self, cbuf: NonNull<CBinderBuffer>) {
+        self.debug_gup_check(cbuf);
         let mut guard = self.inner.lock();
         // C clears before taking its lock; the buffer's pages are in use and cannot be reclaimed
         // while it is allocated, so clearing under the lock is equivalent.
@@ -648,13 +672,20 @@ impl BinderAllocRust {
         };
         size >= bytes
             && offset <= (size - bytes) as u64
-            && offset.is_multiple_of(4)
+            // `IS_ALIGNED(offset, sizeof(u32))`.
+            && offset & 3 == 0
             && !view.free
             && (!view.allow_user_free || !view.has_transaction)
     }
 
     /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
     /// `offset` of the buffer, with no lock held during `f`. The caller has checked the range.
+    ///
+    /// By default the page is the slot's (decision 1). With the opt-in GUP-copy strategy
+    /// (`binder.alloc_gup_copy=1`, the 2023 proposal), each page is first looked up in the
+    /// receiver's VMA with GUP, from the caller's (the sender's) context: this takes the
+    /// receiver's mmap lock and faults the page into the receiver's page tables. The copy only
+    /// proceeds if the VMA is this allocator's and the page GUP returns is the slot's page.
     fn for_each_chunk(
         &self,
         cbuf: NonNull<CBinderBuffer>,
@@ -662,19 +693,124 @@ impl BinderAllocRust {
         bytes: usize,
         mut f: impl FnMut(&SharedPage, usize, usize, usize) -> Result,
     ) -> Result {
+        // SAFETY: Reads a module parameter.
+        let mm = if unsafe { binder_alloc_rust_gup_copy() } {
+            Some(self.mm.mmget_not_zero().ok_or(ESRCH)?)
+        } else {
+            None
+        };
         let mut done = 0;
         while done < bytes {
-            let (page, pgoff) = {
+            let (page, pgoff, addr) = {
                 let inner = self.inner.lock();
                 let pos = inner.offset_of(cbuf) + offset + done;
                 let (page, pgoff) = inner.page_at(pos)?;
-                (page.clone(), pgoff)
+                (page.clone(), pgoff, inner.page_addr(pos / PAGE_SIZE))
             };
+            if let Some(mm) = &mm {
+                match self.vma_page(mm, addr, &page, GupFlags::NONE) {
+                    VmaPage::Same => {}
+                    VmaPage::Different => {
+                        pr_err!("{}: GUP copy: {:#x} maps a foreign page\n", self.pid, addr);
+                        return Err(EFAULT);
+                    }
+                    VmaPage::NotMapped | VmaPage::NotOwnVma => return Err(ESRCH),
+                }
+            }
             let len = (bytes - done).min(PAGE_SIZE - pgoff);
             f(&page, pgoff, len, done)?;
             done += len;
         }
         Ok(())
+    }
+
+    /// Whether `vma` is the VMA this allocator was mmapped with, and the allocator is still
+    /// mapped.
+    ///
+    /// Called with the mmap lock of `vma` held, so the VMA cannot be closed meanwhile: a VMA
+    /// that replaced ours at the same address (after munmap) has other `vm_ops` or private data,
+    /// or we are already unmapped. Lock order: mmap lock, then the allocator lock.
+    fn is_own_vma(&self, vma: &VmaRef) -> bool {
+        let inner = self.inner.lock();
+        inner.core.as_ref().is_some_and(Allocator::is_mapped) && inner.vma_id == vma_id(vma)
+    }
+
+    /// Looks up what the receiver's VMA maps at `addr` (a page address of this allocator) with
+    /// GUP, and compares it with `page`, the slot's page.
+    ///
+    /// Takes the mmap read lock of `mm` (the receiver's); the caller holds no allocator lock.
+    /// The page GUP returns is only compared, never written: the kernel writes the driver's own
+    /// page through the slot, which is correct because the two are the same page and the
+    /// driver's reference keeps it alive. A write pin would be wrong here anyway: binder's VMA
+    /// has `VM_MAYWRITE` cleared, so `FOLL_WRITE` fails (even with `FOLL_FORCE`).
+    fn vma_page(
+        &self,
+        mm: &MmWithUser,
+        addr: usize,
+        page: &SharedPage,
+        flags: GupFlags,
+    ) -> VmaPage {
+        let guard = mm.mmap_read_lock();
+        let Some(vma) = guard.vma_lookup(addr) else {
+            return VmaPage::NotOwnVma;
+        };
+        if !self.is_own_vma(vma) {
+            return VmaPage::NotOwnVma;
+        }
+        match guard.get_user_page_remote(addr, flags) {
+            Ok(user) if user.is_same_page(page) => VmaPage::Same,
+            Ok(_) => VmaPage::Different,
+            Err(_) => VmaPage::NotMapped,
+        }
+    }
+
+    /// The debug check of decision 6 (`binder.alloc_debug_gup_check=1`): before `cbuf` is
+    /// freed, every page of it that the receiver has mapped must be the slot's page.
+    ///
+    /// Runs only in the receiver's own context (`current->mm` is the allocator's mm, as for
+    /// `BC_FREE_BUFFER`): the sender's path never takes a lock of the receiver's mm. Uses
+    /// [`GupFlags::NOFAULT`], so it maps nothing. Each result is counted by the shim.
+    fn debug_gup_check(&self, cbuf: NonNull<CBinderBuffer>) {
+        // SAFETY: Reads a module parameter.
+        if !unsafe { binder_alloc_rust_debug_gup_check() } {
+            return;
+        }
+        let current = kernel::current!();
+        let Some(mm) = current.mm() else {
+            return;
+        };
+        if !ptr::eq(mm.as_raw(), self.mm.as_raw()) {
+            return;
+        }
+        let pages = {
+            let inner = self.inner.lock();
+            let offset = inner.offset_of(cbuf);
+            let size = inner.buffer_size_of(cbuf).unwrap_or(0);
+            offset / PAGE_SIZE..(offset + size).div_ceil(PAGE_SIZE)
+        };
+        for index in pages {
+            // The buffer is allocated, so its pages are in use: not reclaimable until it is
+            // freed, which the caller does after this check.
+            let Some((page, addr)) = ({
+                let inner = self.inner.lock();
+                inner
+                    .page(index)
+                    .map(|p| (p.clone(), inner.page_addr(index)))
+            }) else {
+                continue;
+            };
+            let seen = self.vma_page(mm, addr, &page, GupFlags::NOFAULT);
+            if seen == VmaPage::Different {
+                pr_err!(
+                    "{}: page {} at {:#x} is not the slot's page\n",
+                    self.pid,
+                    index,
+                    addr
+                );
+            }
+            // SAFETY: Updates the shim's counters.
+            unsafe { binder_alloc_rust_gup_check_done(seen as c_int) };
+        }
     }
 
     /// `->fault()`: map the driver's page for a backed index; SIGBUS otherwise.
@@ -757,6 +893,15 @@ impl BinderAllocRust {
         );
         true
     }
+}
+
+/// The identity of `vma` that [`Inner::vma_id`] records: its `vm_ops` and `vm_private_data`.
+fn vma_id(vma: &VmaRef) -> (usize, usize) {
+    let raw = vma.as_ptr();
+    // SAFETY: `vma` is a live VMA for the lifetime of the reference (the caller holds its mmap
+    // lock or is its mmap handler); both fields are written by the driver's mmap handler before
+    // the VMA becomes visible and not changed afterwards, so reading them is not a data race.
+    unsafe { ((*raw).vm_ops as usize, (*raw).vm_private_data as usize) }
 }
 
 /// Reads the fields of the C buffer `cbuf` that the allocator uses.
@@ -903,6 +1048,7 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
             slots: KVec::new(),
             buffers: RBTree::new(),
             reserve_hint: 0,
+            vma_id: (0, 0),
         }),
     });
     match KBox::pin_init(init, GFP_KERNEL) {
