@@ -16,6 +16,12 @@
  *    sender's context and its ->fault() handler only returns SIGBUS, so the
  *    re-read fails; the Rust allocator maps its page again from ->fault()
  *    and the re-read returns the same bytes.
+ *  - A sender while the receiver's mm is write-locked: the C allocator
+ *    waits for the receiver's mmap lock to insert pages; the Rust allocator
+ *    takes no lock of the receiver's mm and completes.
+ *
+ * The GUP cases (the opt-in GUP-copy strategy and the debug check) exist
+ * only with the Rust allocator.
  *
  * Every case unmaps its mapping itself, from the test thread that mapped
  * it, so that the allocator is released only after its VMA is closed.
@@ -27,10 +33,15 @@
 #include <linux/anon_inodes.h>
 #include <linux/err.h>
 #include <linux/file.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/list_lru.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/mmap_lock.h>
 #include <linux/sizes.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -243,6 +254,322 @@ static void binder_alloc_fault_test_clear_on_free_leaves_zeros(struct kunit *tes
 	fault_test_unmap(priv);
 }
 
+/* One-page remote lookup in @mm, as binder's old code and the GUP paths do. */
+static long fault_test_gup(struct mm_struct *mm, unsigned long addr,
+			   unsigned int gup_flags, struct page **page)
+{
+	long n;
+
+	mmap_read_lock(mm);
+	n = get_user_pages_remote(mm, addr, 1, gup_flags, page, NULL);
+	mmap_read_unlock(mm);
+	return n;
+}
+
+/*
+ * A FOLL_WRITE lookup of a buffer page fails, even with FOLL_FORCE: the
+ * mapping is read-only and VM_MAYWRITE is cleared, so GUP can neither write
+ * nor break COW. A read lookup of the same address returns the buffer's
+ * page.
+ */
+static void binder_alloc_fault_test_foll_write_remote_fails(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	struct mm_struct *mm = current->mm;
+	struct binder_buffer *buffer;
+	struct page *page = NULL;
+	void *kaddr;
+	long n;
+
+	buffer = fault_test_new_filled(test);
+
+	n = fault_test_gup(mm, buffer->user_data, FOLL_WRITE, &page);
+	KUNIT_EXPECT_EQ(test, n, -EFAULT);
+	n = fault_test_gup(mm, buffer->user_data, FOLL_WRITE | FOLL_FORCE, &page);
+	KUNIT_EXPECT_EQ(test, n, -EFAULT);
+
+	n = fault_test_gup(mm, buffer->user_data, 0, &page);
+	KUNIT_ASSERT_EQ(test, n, 1);
+	kaddr = kmap_local_page(page);
+	KUNIT_EXPECT_MEMEQ(test, kaddr, priv->pattern, PAGE_SIZE);
+	kunmap_local(kaddr);
+	put_page(page);
+
+	binder_alloc_free_buf(&priv->alloc, buffer);
+	fault_test_unmap(priv);
+}
+
+#define FAULT_RACE_ROUNDS	1000
+
+struct fault_race {
+	struct list_lru *freelist;
+	atomic_t stop;
+	unsigned long walks;
+	unsigned long reclaimed;
+	struct completion done;
+};
+
+/* The shrinker's side: walk the freelist as binder's shrinker scan does. */
+static int fault_race_shrinker(void *data)
+{
+	struct fault_race *race = data;
+
+	while (!atomic_read(&race->stop)) {
+		race->reclaimed += list_lru_walk(race->freelist,
+						 binder_alloc_free_page, NULL,
+						 ULONG_MAX);
+		race->walks++;
+		cond_resched();
+	}
+	complete(&race->done);
+	return 0;
+}
+
+/*
+ * Faults race the shrinker: a thread reclaims the freelist in a loop while
+ * the test allocates, fills and frees a buffer and reads it back through
+ * the mapping, FAULT_RACE_ROUNDS times. A read either faults or returns the
+ * bytes written; once everything is reclaimed no page of the buffer is
+ * present and no read succeeds, so no PTE to a freed page survived (KASAN
+ * and DEBUG_VM watch the frees on the debug config).
+ */
+static void binder_alloc_fault_test_fault_races_shrinker(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	struct binder_alloc *alloc = &priv->alloc;
+	unsigned long hits = 0, misses = 0, bad = 0;
+	struct binder_buffer *buffer;
+	struct task_struct *task;
+	struct fault_race race;
+	unsigned long left, i;
+	int round, ret;
+
+	race.freelist = &priv->freelist;
+	race.walks = 0;
+	race.reclaimed = 0;
+	atomic_set(&race.stop, 0);
+	init_completion(&race.done);
+	task = kthread_run(fault_race_shrinker, &race, "binder_fault_race");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+
+	for (round = 0; round < FAULT_RACE_ROUNDS; round++) {
+		buffer = binder_alloc_new_buf(alloc, FAULT_TEST_BUF_SIZE, 0, 0, 0);
+		if (IS_ERR_OR_NULL(buffer)) {
+			KUNIT_FAIL(test, "round %d: new_buf failed: %ld", round,
+				   PTR_ERR(buffer));
+			break;
+		}
+		ret = binder_alloc_copy_to_buffer(alloc, buffer, 0, priv->pattern,
+						  FAULT_TEST_BUF_SIZE);
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		binder_alloc_free_buf(alloc, buffer);
+		/* Vary how far the shrinker gets before the read. */
+		udelay((round * 7) % 64);
+
+		left = fault_test_read_user(priv, alloc->vm_start, FAULT_TEST_BUF_SIZE);
+		if (memcmp(priv->readback, priv->pattern, FAULT_TEST_BUF_SIZE - left))
+			bad++;
+		if (left < FAULT_TEST_BUF_SIZE)
+			hits++;
+		if (left)
+			misses++;
+	}
+	atomic_set(&race.stop, 1);
+	wait_for_completion(&race.done);
+
+	list_lru_walk(&priv->freelist, binder_alloc_free_page, NULL, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, list_lru_count(&priv->freelist), 0);
+	for (i = 0; i < DIV_ROUND_UP(FAULT_TEST_BUF_SIZE, PAGE_SIZE); i++) {
+		KUNIT_EXPECT_EQ(test, binder_alloc_page_state(alloc, i),
+				BINDER_PAGE_ABSENT);
+		left = fault_test_read_user(priv, alloc->vm_start + i * PAGE_SIZE, 1);
+		KUNIT_EXPECT_EQ_MSG(test, left, 1, "page %lu still mapped", i);
+	}
+
+	kunit_info(test, "%d rounds: %lu reads hit, %lu faulted; %lu walks reclaimed %lu pages\n",
+		   round, hits, misses, race.walks, race.reclaimed);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_GT(test, hits, 0);
+	KUNIT_EXPECT_GT(test, race.reclaimed, 0);
+	fault_test_unmap(priv);
+}
+
+struct fault_sender {
+	struct binder_alloc *alloc;
+	const u8 *pattern;
+	int ret;
+	struct completion done;
+};
+
+/* A sender: allocate a buffer in the receiver, fill it, free it. */
+static int fault_test_sender(void *data)
+{
+	struct fault_sender *sender = data;
+	struct binder_buffer *buffer;
+
+	buffer = binder_alloc_new_buf(sender->alloc, FAULT_TEST_BUF_SIZE, 0, 0, 0);
+	if (IS_ERR_OR_NULL(buffer)) {
+		sender->ret = buffer ? PTR_ERR(buffer) : -ENOMEM;
+	} else {
+		sender->ret = binder_alloc_copy_to_buffer(sender->alloc, buffer, 0,
+							  (void *)sender->pattern,
+							  FAULT_TEST_BUF_SIZE);
+		binder_alloc_free_buf(sender->alloc, buffer);
+	}
+	complete(&sender->done);
+	return 0;
+}
+
+/*
+ * The receiver holds its mmap lock for writing, and its binder VMA's lock
+ * (as munmap, mprotect or mremap do) while a sender allocates and fills a
+ * buffer in it. The Rust allocator takes no lock of the receiver's mm on
+ * that path, so the sender completes with the locks held. Designed
+ * divergence: the C allocator inserts pages from the sender, falls back to
+ * mmap_read_lock() and waits until the receiver lets go.
+ */
+static void binder_alloc_fault_test_sender_takes_no_receiver_mm_lock(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	struct mm_struct *mm = current->mm;
+	struct fault_sender sender = {
+		.alloc = &priv->alloc,
+		.pattern = priv->pattern,
+		.ret = -EINPROGRESS,
+	};
+	struct vm_area_struct *vma;
+	struct task_struct *task;
+	bool finished;
+
+	init_completion(&sender.done);
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, priv->mmap_uaddr);
+	if (!vma) {
+		mmap_write_unlock(mm);
+		KUNIT_FAIL(test, "no VMA at the mapping");
+		return;
+	}
+	vma_start_write(vma);
+
+	task = kthread_run(fault_test_sender, &sender, "binder_fault_sender");
+	if (IS_ERR(task)) {
+		mmap_write_unlock(mm);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(task));
+		return;
+	}
+	finished = wait_for_completion_timeout(&sender.done,
+			IS_ENABLED(CONFIG_ANDROID_BINDER_ALLOC_RUST) ? 30 * HZ : 3 * HZ);
+	mmap_write_unlock(mm);
+
+	if (IS_ENABLED(CONFIG_ANDROID_BINDER_ALLOC_RUST)) {
+		KUNIT_EXPECT_TRUE_MSG(test, finished,
+				      "the sender waited for the receiver's mm lock");
+	} else {
+		KUNIT_EXPECT_FALSE_MSG(test, finished,
+				       "C allocator: expected the sender to wait");
+	}
+	if (!finished)
+		wait_for_completion(&sender.done);
+	KUNIT_EXPECT_EQ(test, sender.ret, 0);
+	fault_test_unmap(priv);
+}
+
+#if IS_ENABLED(CONFIG_ANDROID_BINDER_ALLOC_RUST)
+/*
+ * The opt-in GUP-copy strategy (the 2023 proposal): kernel copies look the
+ * page up in the receiver's VMA, so the copy itself maps the page in the
+ * receiver (nothing was mapped before it). After munmap and an anonymous
+ * mapping placed at the same address, the VMA-identity check makes the
+ * copy fail and the anonymous memory stays untouched, while the default
+ * slot strategy still reaches the driver's page.
+ */
+static void binder_alloc_fault_test_gup_copy_strategy(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	struct mm_struct *mm = current->mm;
+	struct binder_buffer *buffer;
+	unsigned long start, anon;
+	struct page *page;
+	u8 byte = 0x5a;
+	long n;
+	int ret;
+
+	binder_alloc_set_gup_copy(true);
+	buffer = binder_alloc_new_buf(&priv->alloc, FAULT_TEST_BUF_SIZE, 0, 0, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(buffer));
+	start = buffer->user_data;
+
+	n = fault_test_gup(mm, start, FOLL_NOFAULT, &page);
+	KUNIT_EXPECT_EQ(test, n, -EFAULT);
+
+	ret = binder_alloc_copy_to_buffer(&priv->alloc, buffer, 0, priv->pattern,
+					  FAULT_TEST_BUF_SIZE);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	n = fault_test_gup(mm, start, FOLL_NOFAULT, &page);
+	KUNIT_EXPECT_EQ(test, n, 1);
+	if (n == 1)
+		put_page(page);
+
+	memset(priv->readback, 0, sizeof(priv->readback));
+	ret = binder_alloc_copy_from_buffer(&priv->alloc, priv->readback, buffer,
+					    0, FAULT_TEST_BUF_SIZE);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_MEMEQ(test, priv->readback, priv->pattern, FAULT_TEST_BUF_SIZE);
+	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, start, FAULT_TEST_BUF_SIZE), 0);
+	KUNIT_EXPECT_MEMEQ(test, priv->readback, priv->pattern, FAULT_TEST_BUF_SIZE);
+
+	fault_test_unmap(priv);
+	anon = vm_mmap(NULL, start, FAULT_TEST_MMAP_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
+	KUNIT_ASSERT_EQ(test, anon, start);
+	ret = binder_alloc_copy_to_buffer(&priv->alloc, buffer, 0, &byte, 4);
+	KUNIT_EXPECT_EQ(test, ret, -EINVAL);
+	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, start, 4), 0);
+	KUNIT_EXPECT_EQ(test, priv->readback[0], 0);
+
+	binder_alloc_set_gup_copy(false);
+	ret = binder_alloc_copy_to_buffer(&priv->alloc, buffer, 0, &byte, 4);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+
+	binder_alloc_free_buf(&priv->alloc, buffer);
+	vm_munmap(anon, FAULT_TEST_MMAP_SIZE);
+}
+
+/*
+ * The debug check (alloc_debug_gup_check) runs when the receiver frees a
+ * buffer: each page of the buffer that the receiver mapped is looked up
+ * with FOLL_NOFAULT and compared with the slot's page. Here one of three
+ * pages is mapped: one "same" and two "not mapped" results, no mismatch.
+ */
+static void binder_alloc_fault_test_debug_gup_check(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	long same, unmapped, different, foreign;
+	struct binder_buffer *buffer;
+
+	same = binder_alloc_gup_check_count(BINDER_ALLOC_GUP_SAME);
+	unmapped = binder_alloc_gup_check_count(BINDER_ALLOC_GUP_NOT_MAPPED);
+	different = binder_alloc_gup_check_count(BINDER_ALLOC_GUP_DIFFERENT);
+	foreign = binder_alloc_gup_check_count(BINDER_ALLOC_GUP_NOT_OWN_VMA);
+
+	binder_alloc_set_debug_gup_check(true);
+	buffer = fault_test_new_filled(test);
+	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, buffer->user_data, 1), 0);
+	binder_alloc_free_buf(&priv->alloc, buffer);
+	binder_alloc_set_debug_gup_check(false);
+
+	KUNIT_EXPECT_EQ(test, binder_alloc_gup_check_count(BINDER_ALLOC_GUP_SAME),
+			same + 1);
+	KUNIT_EXPECT_EQ(test, binder_alloc_gup_check_count(BINDER_ALLOC_GUP_NOT_MAPPED),
+			unmapped + 2);
+	KUNIT_EXPECT_EQ(test, binder_alloc_gup_check_count(BINDER_ALLOC_GUP_DIFFERENT),
+			different);
+	KUNIT_EXPECT_EQ(test, binder_alloc_gup_check_count(BINDER_ALLOC_GUP_NOT_OWN_VMA),
+			foreign);
+	fault_test_unmap(priv);
+}
+#endif /* CONFIG_ANDROID_BINDER_ALLOC_RUST */
+
 static vm_fault_t binder_alloc_fault_test_vm_fault(struct vm_fault *vmf)
 {
 	return binder_alloc_vm_fault(vmf->vma->vm_private_data, vmf);
@@ -318,6 +645,11 @@ static void binder_alloc_fault_test_exit(struct kunit *test)
 	struct binder_alloc_fault_test *priv = test->priv;
 	unsigned long count;
 
+#if IS_ENABLED(CONFIG_ANDROID_BINDER_ALLOC_RUST)
+	/* A failed assertion may have left a strategy switched on. */
+	binder_alloc_set_gup_copy(false);
+	binder_alloc_set_debug_gup_check(false);
+#endif
 	if (!IS_ERR_OR_NULL(priv->filp))
 		fput(priv->filp);
 
@@ -339,6 +671,13 @@ static struct kunit_case binder_alloc_fault_test_cases[] = {
 	KUNIT_CASE(binder_alloc_fault_test_hole_and_past_end_fail),
 	KUNIT_CASE(binder_alloc_fault_test_munmap_then_new_buf_esrch),
 	KUNIT_CASE(binder_alloc_fault_test_clear_on_free_leaves_zeros),
+	KUNIT_CASE(binder_alloc_fault_test_foll_write_remote_fails),
+	KUNIT_CASE(binder_alloc_fault_test_fault_races_shrinker),
+	KUNIT_CASE(binder_alloc_fault_test_sender_takes_no_receiver_mm_lock),
+#if IS_ENABLED(CONFIG_ANDROID_BINDER_ALLOC_RUST)
+	KUNIT_CASE(binder_alloc_fault_test_gup_copy_strategy),
+	KUNIT_CASE(binder_alloc_fault_test_debug_gup_check),
+#endif
 	{}
 };
 
