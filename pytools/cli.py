@@ -65,6 +65,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cpus", type=int, default=2,
                    help="guest vCPUs for the in-kernel tiers (default 2: faults, the shrinker "
                         "and senders really run in parallel)")
+    p.add_argument("--kunit-filter", metavar="GLOB",
+                   help="run only the KUnit suites/cases matching GLOB (kunit.filter_glob, "
+                        "SUITE[.CASE]); only those suites are then expected")
     return top
 
 
@@ -150,6 +153,7 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
             json_path=args.json,
             boot_timeout=args.boot_timeout,
             cpus=args.cpus,
+            kunit_filter=args.kunit_filter,
         )
         report = TestRun(s, runner).run(test_req)
         if args.json:

@@ -11,6 +11,7 @@ A suite that was expected but did not run is an ``error`` row, never a pass.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import re
@@ -47,12 +48,20 @@ KUNIT_BY_PATCH = {
 }
 
 
-def expected_kunit(alloc: str) -> tuple[str, ...]:
-    """The KUnit suites a boot of ``alloc`` must report."""
+def expected_kunit(alloc: str, kunit_filter: str | None = None) -> tuple[str, ...]:
+    """The KUnit suites a boot of ``alloc`` must report.
+
+    With ``kunit_filter`` (the kernel's ``kunit.filter_glob``, ``SUITE[.CASE]``),
+    only the suites it selects are expected.
+    """
     names = [p.name for p in overlay.read_series()]
     extra = [suite for prefix, suite in KUNIT_BY_PATCH.items()
              if any(name.startswith(prefix) for name in names)]
-    return BASE_KUNIT + tuple(extra)
+    suites = BASE_KUNIT + tuple(extra)
+    if kunit_filter:
+        suite_glob = kunit_filter.split(".", 1)[0]
+        suites = tuple(s for s in suites if fnmatch.fnmatchcase(s, suite_glob))
+    return suites
 CARGO_CASE = re.compile(r"^test (.+?) \.\.\. (ok|FAILED|ignored)\b")
 CARGO_RUNNING = re.compile(r"^\s+Running (?:unittests )?(\S+)(?: \((\S+)\))?")
 CARGO_DOC = re.compile(r"^\s+Doc-tests (\S+)")
@@ -79,6 +88,8 @@ class TestRequest:
     json_path: Path | None = None
     boot_timeout: float = 900.0
     cpus: int = 2
+    # kunit.filter_glob for development runs; None runs every suite.
+    kunit_filter: str | None = None
 
 
 @dataclass
@@ -251,6 +262,8 @@ class TestRun:
             self.say(exc.render())
             return
         append = [] if "kunit" in req.tiers else ["kunit.enable=0"]
+        if req.kunit_filter and "kunit" in req.tiers:
+            append.append(f"kunit.filter_glob={req.kunit_filter}")
         try:
             run = run_guest(self.s, self.runner, result.image, guest_script(programs),
                             accel=self.report.accel, timeout=req.boot_timeout, append=append,
@@ -268,7 +281,7 @@ class TestRun:
             seen = {r.suite for r in rows}
             for row in rows:
                 self.add("kunit", row.suite, row.case, alloc, config, row.status, row.detail)
-            for suite in expected_kunit(alloc):
+            for suite in expected_kunit(alloc, req.kunit_filter):
                 if suite not in seen:
                     self.add("kunit", suite, "<suite>", alloc, config, "error",
                              "expected suite did not run")

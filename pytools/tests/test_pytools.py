@@ -295,6 +295,14 @@ def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
     assert not run.report.ok()
 
 
+def test_a_kunit_filter_narrows_the_expected_suites() -> None:
+    every = testing.expected_kunit("rust")
+    assert "binder_alloc" in every and "binder_alloc_fault" in every
+    assert testing.expected_kunit("rust", "binder_alloc_fault") == ("binder_alloc_fault",)
+    assert testing.expected_kunit("rust", "rust_*.some_case") == tuple(
+        s for s in every if s.startswith("rust_"))
+
+
 def test_summary_ends_with_the_count_line() -> None:
     report = testing.TestReport(results=[
         testing.Row("kunit", "binder_alloc", "a", "c", "minimal", "pass"),
