@@ -68,6 +68,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kunit-filter", metavar="GLOB",
                    help="run only the KUnit suites/cases matching GLOB (kunit.filter_glob, "
                         "SUITE[.CASE]); only those suites are then expected")
+    p = sub.add_parser("bench", help="benchmark the Rust allocator against the C allocator")
+    _common(p)
+    p.add_argument("--quick", action="store_true",
+                   help="small iteration counts, 1 repeat unless --repeats: a few minutes")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="boots per variant, interleaved (default 5; 1 with --quick)")
+    p.add_argument("--variants", default="c,rust,rust-gup",
+                   help="comma-separated: c, rust, rust-gup (default: all three)")
+    p.add_argument("--only", help="workloads, e.g. w1,w5 (default: all)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="report directory (default docs/bench in the repository)")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds per boot")
     return top
 
 
@@ -161,7 +173,38 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
             print(f"results written to {args.json}")
         print(summary(report))
         return 0 if report.ok() else 1
+    if args.command == "bench":
+        return bench_main(args, s, runner)
     raise PytoolsError(f"unknown command {args.command}")
+
+
+def bench_main(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner) -> int:
+    from .bench import Bench, BenchRequest, table, write_outputs
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise PytoolsError("pytools bench draws its plots with matplotlib, which is missing",
+                           "python3 -m pip install -e '.[bench]'") from exc
+    ensure_ready(s, runner)
+    req = BenchRequest(
+        variants=tuple(args.variants.split(",")),
+        repeats=args.repeats if args.repeats is not None else (1 if args.quick else 5),
+        quick=args.quick,
+        only=args.only,
+        timeout=args.timeout,
+        command_line="pytools " + " ".join(sys.argv[1:]),
+    )
+    if args.out is not None:
+        req.out_dir = args.out
+    start = time.monotonic()
+    report = Bench(s, runner).run(req)
+    print(table(report))
+    for path in write_outputs(report, req.out_dir):
+        print(f"[bench] wrote {path}")
+    print(f"[bench] {len(report.boots)} boots in {time.monotonic() - start:.0f} s "
+          f"({report.accel})")
+    return 0
 
 
 def guest_output(lines: list[str]) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytools import build, cli, overlay, settings, testing, toolchain, vm
+from pytools import bench, build, cli, overlay, settings, testing, toolchain, vm
 from pytools.errors import BuildError, GuestError, PytoolsError
 from pytools.runner import Completed, FakeRunner, RealRunner
 
@@ -393,3 +393,55 @@ def test_a_case_that_differs_between_allocators_is_named() -> None:
     assert "DIVERGENCE (C and Rust differ): e2e minimal binder_e2e.x: c=pass, rust=fail" in text
     assert "DIVERGENCE (designed, asserted per allocator): c-minimal: madvise_dontneed" in text
     assert "binder_e2e.y" not in text.split("DIVERGENCE")[-1]
+
+
+def _bench_report() -> bench.BenchReport:
+
+    rep = bench.BenchReport("tcg", "test", bench.BenchRequest(repeats=2), {"rustc": "1.95.0"})
+    for variant, tput, rss in (("c", 100.0, 4), ("c", 110.0, 4), ("rust", 120.0, 0),
+                               ("rust", 130.0, 0), ("rust-gup", 50.0, 4), ("rust-gup", 70.0, 4)):
+        rep.samples.append({"w": "w1", "payload": 4096, "mode": "warm", "tput_per_s": tput,
+                            "variant": variant})
+        rep.samples.append({"w": "w5", "procs": 100, "rss_kb": rss, "variant": variant})
+    return rep
+
+
+def test_bench_lines_are_parsed_and_ratios_use_medians_of_the_same_run() -> None:
+    from pytools import bench
+
+    lines = ["# comment", 'BENCH {"w": "w1", "payload": 0, "tput_per_s": 5.0}', "[ 1.0] x"]
+    assert bench.parse_bench(lines) == [{"w": "w1", "payload": 0, "tput_per_s": 5.0}]
+    rows = {(r["key"], r["metric"]): r for r in _bench_report().aggregate()}
+    tput = rows[("w1 4KiB mode=warm", "tput_per_s")]
+    assert tput["rust/c"] == pytest.approx(125.0 / 105.0)
+    assert tput["rust-gup/c"] == pytest.approx(60.0 / 105.0)
+    assert rows[("w5 procs=100", "rss_kb")]["rust/c"] == 0.0
+
+
+def test_bench_goals_point_the_right_way() -> None:
+    from pytools import bench
+
+    assert bench.goal_verdict("tput_per_s", 1.2) == "met"
+    assert bench.goal_verdict("tput_per_s", 0.8) == "missed by 20%"
+    assert bench.goal_verdict("p99_us", 0.9) == "met"
+    assert bench.goal_verdict("p99_us", 1.5) == "missed by 50%"
+
+
+def test_bench_report_states_accelerator_and_command(tmp_path: Path) -> None:
+    from pytools import bench
+
+    rep = _bench_report()
+    rep.request.command_line = "pytools bench --quick"
+    text = bench.markdown(rep)
+    assert "**TCG**" in text and "`pytools bench --quick`" in text and "rustc 1.95.0" in text
+    assert "| w1 4KiB mode=warm | tput_per_s |" in text
+
+
+def test_bench_rejects_an_unknown_variant(tmp_path: Path) -> None:
+    from pytools import bench
+
+    runner = FakeRunner()
+    with pytest.raises(PytoolsError, match="unknown variant"):
+        bench.Bench(settings.Settings(cache=tmp_path, tree=None, config="minimal",
+                                      arch="x86_64"), runner).run(
+            bench.BenchRequest(variants=("c", "go")))

@@ -1,0 +1,352 @@
+"""``pytools bench``: the Rust allocator against the C allocator, side by side.
+
+Every variant boots the same way (same QEMU settings, accelerator, vCPUs,
+memory and root filesystem) and runs ``tests/guest/binder_bench``; the
+variants are interleaved (C, Rust, Rust with the GUP-copy strategy, then
+again) and each is repeated. The report gives, per metric, the median and
+the spread (min..max) of the repeats and the ratio of each variant's median
+to C's, measured in the same invocation.
+
+Variants:
+
+* ``c``: the C allocator of 7.3;
+* ``rust``: the Rust allocator, default strategy (copies through the page
+  slots, pages mapped by ``->fault()``);
+* ``rust-gup``: the same kernel with ``alloc_gup_copy=1``, the 2023
+  proposal's copies through the receiver's VMA.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .build import Builder, BuildRequest, BuildResult
+from .errors import PytoolsError
+from .guest import build_guest_programs
+from .runner import Runner
+from .settings import REPO, Settings
+from .vm import probe_accel, run_guest
+
+VARIANTS = ("c", "rust", "rust-gup")
+ALLOC_OF = {"c": "c", "rust": "rust", "rust-gup": "rust"}
+# Shell run before the benchmark in the guest, per variant. The parameter's
+# module name depends on how binder is built, so it is found by glob, and
+# the run fails if it is not there (no silent fallback to the default).
+SETUP = {
+    "c": "true",
+    "rust": "true",
+    "rust-gup": ("p=$(ls /sys/module/*/parameters/alloc_gup_copy) && echo 1 > $p && "
+                 "echo \"# alloc_gup_copy=$(cat $p)\" && grep -q Y $p"),
+}
+BENCH_LINE = re.compile(r"^BENCH (\{.*\})\s*$")
+KEY_FIELDS = ("w", "payload", "mode", "senders", "clients", "procs")
+# Metric -> True when higher is better (throughput); False when lower is.
+METRICS = {
+    "tput_per_s": True,
+    "p50_us": False,
+    "p99_us": False,
+    "max_us": False,
+    "failed": False,
+    "rx_faults_per_txn": False,
+    "rss_kb": False,
+    "rss_after_reclaim_kb": False,
+    "slab_per_proc_kb": False,
+    "mem_per_proc_kb": False,
+}
+
+
+@dataclass
+class BenchRequest:
+    variants: tuple[str, ...] = VARIANTS
+    repeats: int = 5
+    quick: bool = False
+    only: str | None = None
+    out_dir: Path = REPO / "docs" / "bench"
+    cpus: int = 2
+    memory: str = "2G"
+    timeout: float = 3600.0
+    command_line: str = "pytools bench"
+
+
+@dataclass
+class BenchReport:
+    accel: str
+    accel_reason: str
+    request: BenchRequest
+    toolchain: dict[str, object]
+    samples: list[dict[str, object]] = field(default_factory=list)
+    boots: list[dict[str, object]] = field(default_factory=list)
+
+    def keys(self) -> list[tuple[object, ...]]:
+        seen: list[tuple[object, ...]] = []
+        for s in self.samples:
+            k = measurement_key(s)
+            if k not in seen:
+                seen.append(k)
+        return seen
+
+    def values(self, key: tuple[object, ...], variant: str, metric: str) -> list[float]:
+        out = []
+        for s in self.samples:
+            if s["variant"] == variant and measurement_key(s) == key and metric in s:
+                v = s[metric]
+                if isinstance(v, (int, float)):
+                    out.append(float(v))
+        return out
+
+    def aggregate(self) -> list[dict[str, object]]:
+        rows: list[dict[str, object]] = []
+        for key in self.keys():
+            for metric in METRICS:
+                base = self.values(key, "c", metric)
+                if not any(self.values(key, v, metric) for v in self.request.variants):
+                    continue
+                row: dict[str, object] = {"key": key_name(key), "metric": metric}
+                for v in self.request.variants:
+                    vals = self.values(key, v, metric)
+                    if not vals:
+                        continue
+                    med = statistics.median(vals)
+                    row[v] = {"median": med, "min": min(vals), "max": max(vals), "n": len(vals)}
+                    if v != "c" and base:
+                        b = statistics.median(base)
+                        row[f"{v}/c"] = (med / b) if b else None
+                rows.append(row)
+        return rows
+
+
+def measurement_key(sample: dict[str, object]) -> tuple[object, ...]:
+    return tuple(sample.get(f) for f in KEY_FIELDS)
+
+
+def key_name(key: tuple[object, ...]) -> str:
+    parts = []
+    for name, value in zip(KEY_FIELDS, key):
+        if value is None:
+            continue
+        if name == "w":
+            parts.append(str(value))
+        elif name == "payload" and isinstance(value, int):
+            parts.append(human_size(value))
+        else:
+            parts.append(f"{name}={value}")
+    return " ".join(parts)
+
+
+def human_size(n: int) -> str:
+    if n >= 1 << 20 and n % (1 << 20) == 0:
+        return f"{n >> 20}MiB"
+    if n >= 1 << 10 and n % (1 << 10) == 0:
+        return f"{n >> 10}KiB"
+    return f"{n}B"
+
+
+def parse_bench(lines: list[str]) -> list[dict[str, object]]:
+    out = []
+    for line in lines:
+        m = BENCH_LINE.match(line.strip())
+        if m:
+            try:
+                out.append(json.loads(m.group(1)))
+            except json.JSONDecodeError as exc:
+                raise PytoolsError(f"unparsable benchmark line: {line!r}: {exc}") from exc
+    return out
+
+
+def goal_verdict(metric: str, ratio: float | None) -> str:
+    """The issue's goals: throughput >= 1.0, latency and footprint <= 1.0."""
+    if ratio is None:
+        return "n/a"
+    if METRICS[metric]:
+        return "met" if ratio >= 1.0 else f"missed by {(1 - ratio) * 100:.0f}%"
+    return "met" if ratio <= 1.0 else f"missed by {(ratio - 1) * 100:.0f}%"
+
+
+class Bench:
+    def __init__(self, settings: Settings, runner: Runner,
+                 say: Callable[[str], None] = print) -> None:
+        self.s = settings
+        self.runner = runner
+        self.say = say
+
+    def run(self, req: BenchRequest) -> BenchReport:
+        for v in req.variants:
+            if v not in VARIANTS:
+                raise PytoolsError(f"unknown variant {v!r}", f"choose from {', '.join(VARIANTS)}")
+        if req.repeats < 1:
+            raise PytoolsError("--repeats must be at least 1")
+        builder = Builder(self.s, self.runner, say=self.say)
+        images: dict[str, BuildResult] = {}
+        for alloc in sorted({ALLOC_OF[v] for v in req.variants}):
+            images[alloc] = builder.build(BuildRequest(alloc=alloc, config="minimal"))
+        guest = build_guest_programs(self.s, self.runner)
+        accel = probe_accel(self.s, self.runner, next(iter(images.values())).image)
+        self.say(f"[bench] accelerator: {accel.name} ({accel.reason})")
+        first = next(iter(images.values()))
+        report = BenchReport(accel.name, accel.reason, req,
+                             dict(first.metadata.get("toolchain", {})))  # type: ignore[call-overload]
+        argv = [str(guest / "binder_bench")] + (["--quick"] if req.quick else [])
+        if req.only:
+            argv += ["--only", req.only]
+        for rep in range(req.repeats):
+            for v in req.variants:
+                image = images[ALLOC_OF[v]].image
+                cmd = f"{SETUP[v]} && {' '.join(argv)}"
+                self.say(f"[bench] repeat {rep + 1}/{req.repeats}: {v}")
+                start = time.monotonic()
+                run = run_guest(self.s, self.runner, image, cmd, accel=accel.name,
+                                timeout=req.timeout, cpus=req.cpus, memory=req.memory,
+                                append=["kunit.enable=0"])
+                samples = parse_bench(run.lines)
+                reports = run.kernel_reports()
+                report.boots.append({"variant": v, "repeat": rep, "exit": run.returncode,
+                                     "seconds": round(time.monotonic() - start, 1),
+                                     "samples": len(samples), "kernel_reports": reports[:5]})
+                if run.returncode != 0 or not samples or reports:
+                    tail = "\n".join(run.lines[-20:])
+                    raise PytoolsError(f"benchmark run {v} #{rep + 1} failed (exit "
+                                       f"{run.returncode}, {len(samples)} results, "
+                                       f"{len(reports)} kernel reports):\n{tail}")
+                for sample in samples:
+                    sample["variant"] = v
+                    sample["repeat"] = rep
+                    report.samples.append(sample)
+        return report
+
+
+def table(report: BenchReport) -> str:
+    variants = report.request.variants
+    head = f"{'measurement':<28} {'metric':<20}" + "".join(f" {v:>18}" for v in variants)
+    head += "".join(f" {v + '/c':>12}" for v in variants if v != "c")
+    out = [head]
+    for row in report.aggregate():
+        line = f"{str(row['key']):<28} {str(row['metric']):<20}"
+        for v in variants:
+            cell = row.get(v)
+            if isinstance(cell, dict):
+                line += f" {cell['median']:>9.1f} [{cell['min']:.0f}..{cell['max']:.0f}]"[:19].rjust(19)
+            else:
+                line += f" {'-':>18}"
+        for v in variants:
+            if v == "c":
+                continue
+            ratio = row.get(f"{v}/c")
+            line += f" {ratio:>12.3f}" if isinstance(ratio, float) else f" {'-':>12}"
+        out.append(line)
+    return "\n".join(out)
+
+
+def write_outputs(report: BenchReport, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    data = {
+        "command": report.request.command_line,
+        "accel": report.accel,
+        "accel_reason": report.accel_reason,
+        "config": "minimal",
+        "toolchain": report.toolchain,
+        "repeats": report.request.repeats,
+        "quick": report.request.quick,
+        "vcpus": report.request.cpus,
+        "memory": report.request.memory,
+        "boots": report.boots,
+        "aggregate": report.aggregate(),
+        "samples": report.samples,
+    }
+    path = out_dir / "bench.json"
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    written.append(path)
+    path = out_dir / "README.md"
+    path.write_text(markdown(report))
+    written.append(path)
+    written += plots(report, out_dir)
+    return written
+
+
+def markdown(report: BenchReport) -> str:
+    req = report.request
+    tc = report.toolchain
+    lines = [
+        "# Benchmark: Rust allocator vs C allocator",
+        "",
+        f"Produced by `{req.command_line}` (`pytools bench`), "
+        f"{time.strftime('%Y-%m-%d')}.",
+        "",
+        f"* Accelerator: **{report.accel.upper()}** ({report.accel_reason}). Under TCG every "
+        "instruction is emulated: absolute times are far from hardware; only the ratios "
+        "measured in this run mean anything, and even those weigh CPU work more than a real "
+        "machine would.",
+        f"* Kernel: Linux 7.3.4 (Debian linux-source-7.3), `minimal` config; toolchain: "
+        f"rustc {tc.get('rustc', '?')}, bindgen {tc.get('bindgen', '?')}, {tc.get('clang', '?')}.",
+        f"* Guest: {req.cpus} vCPUs, {req.memory}, identical QEMU settings and root filesystem "
+        "for every variant; variants interleaved (c, rust, rust-gup, c, ...), "
+        f"{req.repeats} repeats{' (quick mode)' if req.quick else ''}.",
+        "* Cells: median [min..max] over the repeats. Ratio: the variant's median over C's.",
+        "* Goals (issue 7): throughput ratio >= 1.0; latency, failures and footprint <= 1.0.",
+        "",
+        "| measurement | metric | " + " | ".join(req.variants) + " | "
+        + " | ".join(f"{v}/c" for v in req.variants if v != "c") + " | goal (rust/c) |",
+        "|" + "---|" * (3 + len(req.variants) + len(req.variants) - 1),
+    ]
+    for row in report.aggregate():
+        cells = []
+        for v in req.variants:
+            cell = row.get(v)
+            cells.append(f"{cell['median']:.1f} [{cell['min']:.1f}..{cell['max']:.1f}]"
+                         if isinstance(cell, dict) else "-")
+        ratios = []
+        for v in req.variants:
+            if v == "c":
+                continue
+            r = row.get(f"{v}/c")
+            ratios.append(f"{r:.3f}" if isinstance(r, float) else "-")
+        rr = row.get("rust/c")
+        verdict = goal_verdict(str(row["metric"]), rr if isinstance(rr, float) else None)
+        lines.append(f"| {row['key']} | {row['metric']} | " + " | ".join(cells) + " | "
+                     + " | ".join(ratios) + f" | {verdict} |")
+    lines += ["", "Raw samples, per boot, are in `bench.json`; plots: `latency.png`, "
+              "`throughput.png`.", ""]
+    return "\n".join(lines)
+
+
+def plots(report: BenchReport, out_dir: Path) -> list[Path]:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise PytoolsError("matplotlib is not installed",
+                           "pip install -e '.[bench]'") from exc
+    written = []
+    w1 = [k for k in report.keys() if k[0] == "w1"]
+    payloads = sorted({k[1] for k in w1 if isinstance(k[1], int)})
+    for name, metrics, ylabel in (("latency", ("p50_us", "p99_us"), "latency (us)"),
+                                  ("throughput", ("tput_per_s",), "round trips / s")):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=False)
+        for ax, mode in zip(axes, ("warm", "cold")):
+            for v in report.request.variants:
+                for metric in metrics:
+                    ys = []
+                    for p in payloads:
+                        vals = report.values(("w1", p, mode, None, None, None), v, metric)
+                        ys.append(statistics.median(vals) if vals else float("nan"))
+                    ax.plot([human_size(p) for p in payloads], ys, marker="o",
+                            label=f"{v} {metric}")
+            ax.set_title(f"W1 sync round trip, {mode}")
+            ax.set_xlabel("payload")
+            ax.set_ylabel(ylabel)
+            ax.set_yscale("log")
+            ax.legend(fontsize=7)
+        fig.suptitle(f"{report.accel.upper()}, {report.request.repeats} repeats, medians")
+        fig.tight_layout()
+        path = out_dir / f"{name}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+    return written
