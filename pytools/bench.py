@@ -44,6 +44,13 @@ SETUP = {
     "rust-gup": ("p=$(ls /sys/module/*/parameters/alloc_gup_copy) && echo 1 > $p && "
                  "echo \"# alloc_gup_copy=$(cat $p)\" && grep -q Y $p"),
 }
+# The minimal config has no HPET or ACPI PM timer, so under TCG the guest
+# cannot calibrate its TSC and falls back to the jiffies clocksource (4 ms
+# resolution: useless for latencies). Under TCG the guest's TSC runs at the
+# host's rate, so the benchmark passes the host's TSC frequency and checks in
+# the guest that the clocksource really is the TSC.
+CLOCK_CHECK = ("cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource) && "
+               "echo \"# clocksource: $cs\" && [ \"$cs\" = tsc ]")
 BENCH_LINE = re.compile(r"^BENCH (\{.*\})\s*$")
 KEY_FIELDS = ("w", "payload", "mode", "senders", "clients", "procs")
 # Metric -> True when higher is better (throughput); False when lower is.
@@ -147,6 +154,18 @@ def human_size(n: int) -> str:
     return f"{n}B"
 
 
+def host_tsc_khz(cpuinfo: Path = Path("/proc/cpuinfo")) -> int:
+    """The host's TSC frequency in kHz (constant and known: tsc_known_freq)."""
+    text = cpuinfo.read_text()
+    if not re.search(r"^flags\s*:.*\bconstant_tsc\b", text, re.M):
+        raise PytoolsError("the host TSC is not constant: guest latencies cannot be timed",
+                           "run the benchmark on a host whose CPU has constant_tsc")
+    m = re.search(r"^cpu MHz\s*:\s*([0-9.]+)", text, re.M)
+    if not m:
+        raise PytoolsError("cannot read the host's TSC frequency from /proc/cpuinfo")
+    return round(float(m.group(1)) * 1000)
+
+
 def parse_bench(lines: list[str]) -> list[dict[str, object]]:
     out = []
     for line in lines:
@@ -191,18 +210,20 @@ class Bench:
         first = next(iter(images.values()))
         report = BenchReport(accel.name, accel.reason, req,
                              dict(first.metadata.get("toolchain", {})))  # type: ignore[call-overload]
+        khz = host_tsc_khz()
+        append = ["kunit.enable=0", f"tsc_early_khz={khz}", "tsc=reliable"]
         argv = [str(guest / "binder_bench")] + (["--quick"] if req.quick else [])
         if req.only:
             argv += ["--only", req.only]
         for rep in range(req.repeats):
             for v in req.variants:
                 image = images[ALLOC_OF[v]].image
-                cmd = f"{SETUP[v]} && {' '.join(argv)}"
+                cmd = f"{CLOCK_CHECK} && {SETUP[v]} && {' '.join(argv)}"
                 self.say(f"[bench] repeat {rep + 1}/{req.repeats}: {v}")
                 start = time.monotonic()
                 run = run_guest(self.s, self.runner, image, cmd, accel=accel.name,
                                 timeout=req.timeout, cpus=req.cpus, memory=req.memory,
-                                append=["kunit.enable=0"])
+                                append=append)
                 samples = parse_bench(run.lines)
                 reports = run.kernel_reports()
                 report.boots.append({"variant": v, "repeat": rep, "exit": run.returncode,
@@ -286,7 +307,9 @@ def markdown(report: BenchReport) -> str:
         f"rustc {tc.get('rustc', '?')}, bindgen {tc.get('bindgen', '?')}, {tc.get('clang', '?')}.",
         f"* Guest: {req.cpus} vCPUs, {req.memory}, identical QEMU settings and root filesystem "
         "for every variant; variants interleaved (c, rust, rust-gup, c, ...), "
-        f"{req.repeats} repeats{' (quick mode)' if req.quick else ''}.",
+        f"{req.repeats} repeats{' (quick mode)' if req.quick else ''}. Guest clocksource: "
+        "the TSC at the host's rate (`tsc_early_khz`, checked in the guest); the minimal "
+        "config's fallback, jiffies, has 4 ms resolution.",
         "* Cells: median [min..max] over the repeats. Ratio: the variant's median over C's.",
         "* Goals (issue 7): throughput ratio >= 1.0; latency, failures and footprint <= 1.0.",
         "",

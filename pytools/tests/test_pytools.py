@@ -445,3 +445,14 @@ def test_bench_rejects_an_unknown_variant(tmp_path: Path) -> None:
         bench.Bench(settings.Settings(cache=tmp_path, tree=None, config="minimal",
                                       arch="x86_64"), runner).run(
             bench.BenchRequest(variants=("c", "go")))
+
+
+def test_host_tsc_khz_needs_a_constant_tsc(tmp_path: Path) -> None:
+    from pytools import bench
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("flags\t\t: fpu tsc constant_tsc nonstop_tsc\ncpu MHz\t\t: 2249.998\n")
+    assert bench.host_tsc_khz(info) == 2249998
+    info.write_text("flags\t\t: fpu tsc\ncpu MHz\t\t: 2249.998\n")
+    with pytest.raises(PytoolsError, match="not constant"):
+        bench.host_tsc_khz(info)
