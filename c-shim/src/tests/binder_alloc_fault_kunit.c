@@ -364,7 +364,7 @@ static void binder_alloc_fault_test_fault_races_shrinker(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, ret, 0);
 		binder_alloc_free_buf(alloc, buffer);
 		/* Vary how far the shrinker gets before the read. */
-		udelay((round * 7) % 64);
+		udelay((round * 37) % 256);
 
 		left = fault_test_read_user(priv, alloc->vm_start, FAULT_TEST_BUF_SIZE);
 		if (memcmp(priv->readback, priv->pattern, FAULT_TEST_BUF_SIZE - left))
