@@ -613,8 +613,9 @@ static int binder_alloc_fault_test_init(struct kunit *test)
 		return -ENOMEM;
 	test->priv = priv;
 
+	/* Differs between pages: a page mapped at the wrong index shows. */
 	for (i = 0; i < FAULT_TEST_BUF_SIZE; i++)
-		priv->pattern[i] = (u8)(i * 7 + 1);
+		priv->pattern[i] = (u8)(i * 7 + 1 + (i / PAGE_SIZE) * 101);
 
 	ret = list_lru_init(&priv->freelist);
 	if (ret)
