@@ -61,8 +61,9 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated configs for the in-kernel tiers (default: minimal; "
                         "add debug for KASAN/lockdep/kmemleak)")
     p.add_argument("--tiers", default=None, help="comma-separated subset of tiers")
-    p.add_argument("--boot-timeout", type=float, default=900)
-    p.add_argument("--cpus", type=int, default=2,
+    p.add_argument("--boot-timeout", type=float, default=None,
+                   help="seconds each boot may take (default 900)")
+    p.add_argument("--cpus", type=int, default=None,
                    help="guest vCPUs for the in-kernel tiers (default 2: faults, the shrinker "
                         "and senders really run in parallel)")
     p.add_argument("--kunit-filter", metavar="GLOB",
@@ -163,8 +164,9 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
             configs=tuple(args.config.split(",")) if args.config else TestRequest.configs,
             tiers=tuple(args.tiers.split(",")) if args.tiers else TestRequest.tiers,
             json_path=args.json,
-            boot_timeout=args.boot_timeout,
-            cpus=args.cpus,
+            boot_timeout=(args.boot_timeout if args.boot_timeout is not None
+                          else TestRequest.boot_timeout),
+            cpus=args.cpus if args.cpus is not None else TestRequest.cpus,
             kunit_filter=args.kunit_filter,
         )
         report = TestRun(s, runner).run(test_req)

@@ -295,6 +295,15 @@ def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
     assert not run.report.ok()
 
 
+def test_the_kmemleak_step_follows_the_built_config(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    result = build.BuildResult(tmp_path / "b", tmp_path, 1.0, "make", "c")
+    (tmp_path / "b" / ".config").write_text("CONFIG_DEBUG_KMEMLEAK=y\n")
+    assert testing.has_kmemleak(result)
+    (tmp_path / "b" / ".config").write_text("# CONFIG_DEBUG_KMEMLEAK is not set\n")
+    assert not testing.has_kmemleak(result)
+
+
 def test_a_kunit_filter_narrows_the_expected_suites() -> None:
     every = testing.expected_kunit("rust")
     assert "binder_alloc" in every and "binder_alloc_fault" in every
