@@ -69,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kunit-filter", metavar="GLOB",
                    help="run only the KUnit suites/cases matching GLOB (kunit.filter_glob, "
                         "SUITE[.CASE]); only those suites are then expected")
+    p.add_argument("--kunit-attr", metavar="FILTER",
+                   help="run only the KUnit cases whose attributes match FILTER "
+                        "(kunit.filter), e.g. 'speed>slow' to leave out the slow cases")
     p = sub.add_parser("bench", help="benchmark the Rust allocator against the C allocator")
     _common(p)
     p.add_argument("--quick", action="store_true",
@@ -168,6 +171,7 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
                           else TestRequest.boot_timeout),
             cpus=args.cpus if args.cpus is not None else TestRequest.cpus,
             kunit_filter=args.kunit_filter,
+            kunit_attr=args.kunit_attr,
         )
         report = TestRun(s, runner).run(test_req)
         if args.json:

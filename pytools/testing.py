@@ -93,6 +93,9 @@ class TestRequest:
     cpus: int = 2
     # kunit.filter_glob for development runs; None runs every suite.
     kunit_filter: str | None = None
+    # kunit.filter (test attributes), e.g. "speed>slow" leaves out the cases
+    # marked slow, the upstream exhaustive case among them.
+    kunit_attr: str | None = None
 
 
 @dataclass
@@ -103,6 +106,9 @@ class TestReport:
     timings: dict[str, float] = field(default_factory=dict)
     # Designed divergences the guest programs announce ("# divergence: ...").
     divergences: list[str] = field(default_factory=list)
+    # KUnit filters the boots ran with (kernel parameter -> value): a
+    # filtered run must say what it left out.
+    kunit_filters: dict[str, str] = field(default_factory=dict)
 
     def allocator_divergences(self) -> list[str]:
         """Cases whose status differs between allocators (same tier and config)."""
@@ -134,6 +140,7 @@ class TestReport:
             "accel": self.accel,
             "accel_reason": self.accel_reason,
             "timings_seconds": {k: round(v, 1) for k, v in self.timings.items()},
+            "kunit_filters": self.kunit_filters,
             "designed_divergences": self.divergences,
             "allocator_divergences": self.allocator_divergences(),
             "results": [asdict(row) for row in self.results],
@@ -268,6 +275,8 @@ class TestRun:
         append = [] if "kunit" in req.tiers else ["kunit.enable=0"]
         if req.kunit_filter and "kunit" in req.tiers:
             append.append(f"kunit.filter_glob={req.kunit_filter}")
+        if req.kunit_attr and "kunit" in req.tiers:
+            append.append(f"kunit.filter={req.kunit_attr}")
         try:
             run = run_guest(self.s, self.runner, result.image, guest_script(programs),
                             accel=self.report.accel, timeout=req.boot_timeout, append=append,
@@ -324,6 +333,10 @@ class TestRun:
         accel = probe_accel(self.s, self.runner)
         self.report.accel, self.report.accel_reason = accel.name, accel.reason
         self.say(f"accelerator: {accel.name} ({accel.reason})")
+        if req.kunit_filter:
+            self.report.kunit_filters["kunit.filter_glob"] = req.kunit_filter
+        if req.kunit_attr:
+            self.report.kunit_filters["kunit.filter"] = req.kunit_attr
         if "cargo" in req.tiers:
             self.timed("cargo", self.cargo)
         if "lint" in req.tiers:
@@ -360,6 +373,8 @@ def summary(report: TestReport) -> str:
         out.append(f"DIVERGENCE (C and Rust differ): {note}")
     timings = ", ".join(f"{k} {v:.0f}s" for k, v in report.timings.items())
     out.append(f"accelerator: {report.accel}; timings: {timings}")
+    for param, value in report.kunit_filters.items():
+        out.append(f"KUnit filtered: {param}={value} (cases it leaves out did not run)")
     c = report.counts()
     out.append(f"pytools: {c['pass']} passed, {c['fail'] + c['error']} failed, "
                f"{c['skip']} skipped")

@@ -295,6 +295,32 @@ def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
     assert not run.report.ok()
 
 
+def test_a_kunit_attribute_filter_reaches_the_kernel_and_the_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = make_settings(tmp_path)
+    tree = _tree_with_parser()
+
+    class FakeBuilder:
+        def __init__(self, *a, **k) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+        def build(self, req):  # type: ignore[no-untyped-def]
+            _image(tmp_path)
+            return build.BuildResult(tmp_path / "b", tree, 1.0, "make", "c")
+
+    monkeypatch.setattr(testing, "Builder", FakeBuilder)
+    monkeypatch.setattr(testing, "probe_accel",
+                        lambda s, r: vm.Accel("tcg", "test"))
+    runner = FakeRunner({"vng": (0, [vm.START, f"{vm.RC}0"])})
+    run = testing.TestRun(s, runner, say=lambda m: None)
+    report = run.run(testing.TestRequest(tiers=("kunit",), allocators=("c",),
+                                         kunit_attr="speed>slow"))
+    vng = [argv for argv in runner.calls if argv and argv[0] == "vng"]
+    assert vng and any("kunit.filter=speed>slow" in arg for arg in vng[0])
+    assert report.to_json()["kunit_filters"] == {"kunit.filter": "speed>slow"}
+    assert "KUnit filtered: kunit.filter=speed>slow" in testing.summary(report)
+
+
 def test_the_kmemleak_step_follows_the_built_config(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     result = build.BuildResult(tmp_path / "b", tmp_path, 1.0, "make", "c")
