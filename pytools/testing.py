@@ -97,6 +97,15 @@ class TestRequest:
     # marked slow, the upstream exhaustive case among them.
     kunit_attr: str | None = None
 
+    def kunit_params(self) -> dict[str, str]:
+        """The KUnit filter parameters for the kernel command line."""
+        params = {}
+        if self.kunit_filter:
+            params["kunit.filter_glob"] = self.kunit_filter
+        if self.kunit_attr:
+            params["kunit.filter"] = self.kunit_attr
+        return params
+
 
 @dataclass
 class TestReport:
@@ -273,10 +282,8 @@ class TestRun:
             self.say(exc.render())
             return
         append = [] if "kunit" in req.tiers else ["kunit.enable=0"]
-        if req.kunit_filter and "kunit" in req.tiers:
-            append.append(f"kunit.filter_glob={req.kunit_filter}")
-        if req.kunit_attr and "kunit" in req.tiers:
-            append.append(f"kunit.filter={req.kunit_attr}")
+        if "kunit" in req.tiers:
+            append += [f"{param}={value}" for param, value in req.kunit_params().items()]
         try:
             run = run_guest(self.s, self.runner, result.image, guest_script(programs),
                             accel=self.report.accel, timeout=req.boot_timeout, append=append,
@@ -333,10 +340,7 @@ class TestRun:
         accel = probe_accel(self.s, self.runner)
         self.report.accel, self.report.accel_reason = accel.name, accel.reason
         self.say(f"accelerator: {accel.name} ({accel.reason})")
-        if req.kunit_filter:
-            self.report.kunit_filters["kunit.filter_glob"] = req.kunit_filter
-        if req.kunit_attr:
-            self.report.kunit_filters["kunit.filter"] = req.kunit_attr
+        self.report.kunit_filters = req.kunit_params()
         if "cargo" in req.tiers:
             self.timed("cargo", self.cargo)
         if "lint" in req.tiers:

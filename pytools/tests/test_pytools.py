@@ -272,10 +272,8 @@ def test_ktap_truncated_suite_is_an_error() -> None:
     assert any(r.status == "error" for r in rows)
 
 
-def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    s = make_settings(tmp_path)
-    tree = _tree_with_parser()
+def _fake_builder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tree: Path) -> None:
+    """Make TestRun's builder hand back a C kernel image without building."""
 
     class FakeBuilder:
         def __init__(self, *a, **k) -> None:  # type: ignore[no-untyped-def]
@@ -286,6 +284,14 @@ def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
             return build.BuildResult(tmp_path / "b", tree, 1.0, "make", "c")
 
     monkeypatch.setattr(testing, "Builder", FakeBuilder)
+
+
+def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    s = make_settings(tmp_path)
+    tree = _tree_with_parser()
+
+    _fake_builder(monkeypatch, tmp_path, tree)
     runner = FakeRunner({"vng": (0, [vm.START, f"{vm.RC}0"])})
     run = testing.TestRun(s, runner, say=lambda m: None)
     run.report.accel = "tcg"
@@ -300,15 +306,7 @@ def test_a_kunit_attribute_filter_reaches_the_kernel_and_the_report(
     s = make_settings(tmp_path)
     tree = _tree_with_parser()
 
-    class FakeBuilder:
-        def __init__(self, *a, **k) -> None:  # type: ignore[no-untyped-def]
-            pass
-
-        def build(self, req):  # type: ignore[no-untyped-def]
-            _image(tmp_path)
-            return build.BuildResult(tmp_path / "b", tree, 1.0, "make", "c")
-
-    monkeypatch.setattr(testing, "Builder", FakeBuilder)
+    _fake_builder(monkeypatch, tmp_path, tree)
     monkeypatch.setattr(testing, "probe_accel",
                         lambda s, r: vm.Accel("tcg", "test"))
     runner = FakeRunner({"vng": (0, [vm.START, f"{vm.RC}0"])})
