@@ -66,6 +66,19 @@ const SHRINK_EMPTY: c_ulong = bindings::SHRINK_EMPTY as c_ulong;
 /// # Invariants
 ///
 /// The value is either `SHRINK_EMPTY` or at most [`CountObjects::MAX`].
+///
+/// # Examples
+///
+/// ```
+/// use kernel::shrinker::CountObjects;
+///
+/// // "Nothing to free" and "cannot tell" are different answers.
+/// assert_eq!(CountObjects::new(0).as_raw(), 0);
+/// assert_ne!(CountObjects::EMPTY, CountObjects::new(0));
+/// // A count never collides with the sentinel values.
+/// assert_eq!(CountObjects::new(!0).as_raw(), CountObjects::MAX);
+/// assert_ne!(CountObjects::new(!0), CountObjects::EMPTY);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CountObjects(c_ulong);
 
@@ -105,6 +118,16 @@ impl CountObjects {
 /// # Invariants
 ///
 /// The value is either `SHRINK_STOP` or at most [`ScanObjects::MAX`].
+///
+/// # Examples
+///
+/// ```
+/// use kernel::shrinker::ScanObjects;
+///
+/// assert_eq!(ScanObjects::from_count(3).as_raw(), 3);
+/// assert_eq!(ScanObjects::from_count(!0).as_raw(), ScanObjects::MAX);
+/// assert_ne!(ScanObjects::from_count(!0), ScanObjects::STOP);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScanObjects(c_ulong);
 
@@ -287,6 +310,53 @@ impl ShrinkControl {
 /// task that enters reclaim, and in any context in which allocation may sleep. They must not
 /// allocate memory with flags that could recurse into reclaim of the same cache, and should only
 /// trylock locks that may be held while allocating.
+///
+/// # Examples
+///
+/// A cache that only counts its freeable objects, registered and unregistered again:
+///
+/// ```
+/// use core::sync::atomic::{AtomicUsize, Ordering};
+/// use kernel::prelude::*;
+/// use kernel::shrinker::{
+///     CountObjects, ScanObjects, ShrinkControl, Shrinker, ShrinkerBuilder, ShrinkerFlags,
+/// };
+/// use kernel::sync::{Arc, ArcBorrow};
+///
+/// struct Cache {
+///     cached: AtomicUsize,
+/// }
+///
+/// impl Shrinker for Cache {
+///     type Ptr = Arc<Cache>;
+///
+///     fn count_objects(me: ArcBorrow<'_, Cache>, _sc: &ShrinkControl) -> CountObjects {
+///         match me.cached.load(Ordering::Relaxed) {
+///             0 => CountObjects::EMPTY,
+///             n => CountObjects::new(n as _),
+///         }
+///     }
+///
+///     fn scan_objects(me: ArcBorrow<'_, Cache>, sc: &mut ShrinkControl) -> ScanObjects {
+///         let want = sc.nr_to_scan() as usize;
+///         let mut freed = 0;
+///         let _ = me.cached.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+///             freed = n.min(want);
+///             Some(n - freed)
+///         });
+///         ScanObjects::from_count(freed as _)
+///     }
+/// }
+///
+/// let cache = Arc::new(Cache { cached: AtomicUsize::new(16) }, GFP_KERNEL)?;
+/// let shrinker = ShrinkerBuilder::new(c"doctest-cache", ShrinkerFlags::NONE)?
+///     .register::<Cache>(cache.clone());
+/// // Reclaim may call the callbacks from here on, until `shrinker` is dropped.
+/// drop(shrinker);
+/// // Unregistering dropped the shrinker's reference to the cache.
+/// assert!(Arc::into_unique_or_drop(cache).is_some());
+/// # Ok::<(), Error>(())
+/// ```
 pub trait Shrinker {
     /// The data the callbacks receive, owned by the [`ShrinkerRegistration`].
     type Ptr: ForeignOwnable + Send + Sync;

@@ -67,6 +67,18 @@ use core::{
 };
 
 /// Flags of a read-only page lookup: a subset of `FOLL_*` without `FOLL_WRITE`.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::mm::gup::GupFlags;
+///
+/// let flags = GupFlags::NOFAULT | GupFlags::FORCE;
+/// assert_eq!(flags.as_raw(), kernel::bindings::FOLL_NOFAULT | kernel::bindings::FOLL_FORCE);
+/// // No combination of the flags asks for write access.
+/// assert_eq!(flags.as_raw() & kernel::bindings::FOLL_WRITE, 0);
+/// assert_eq!(GupFlags::default(), GupFlags::NONE);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct GupFlags(c_uint);
 
@@ -130,6 +142,31 @@ impl MmapReadGuard<'_> {
     /// Fails with `EFAULT` if nothing readable is mapped at `addr` (or, with
     /// [`GupFlags::NOFAULT`], if it is not present), and with the error of the fault handler
     /// otherwise.
+    ///
+    /// # Examples
+    ///
+    /// Whether a page the driver owns is what an address space maps at `addr`, without faulting
+    /// anything in:
+    ///
+    /// ```
+    /// use kernel::mm::{gup::GupFlags, MmWithUser};
+    /// use kernel::page_ref::SharedPage;
+    /// use kernel::prelude::*;
+    ///
+    /// fn maps_page_at(mm: &MmWithUser, addr: usize, page: &SharedPage) -> Result<bool> {
+    ///     let guard = mm.mmap_read_lock();
+    ///     match guard.get_user_page_remote(addr, GupFlags::NOFAULT) {
+    ///         Ok(found) => Ok(found.is_same_page(page)),
+    ///         // Nothing present at `addr`.
+    ///         Err(e) if e == EFAULT => Ok(false),
+    ///         Err(e) => Err(e),
+    ///     }
+    /// }
+    ///
+    /// // A kernel thread, such as the one running this example, has no address space to look in.
+    /// assert!(kernel::current!().mm().is_none());
+    /// # let _ = maps_page_at;
+    /// ```
     pub fn get_user_page_remote(&self, addr: usize, flags: GupFlags) -> Result<UserPage> {
         let mut page: *mut bindings::page = ptr::null_mut();
         // SAFETY: By the invariants of `MmapReadGuard`, we hold the mmap read lock of an mm with
