@@ -35,7 +35,10 @@ from .vm import probe_accel, run_guest
 TIERS = ("cargo", "lint", "pytest", "kunit", "kselftest", "e2e")
 IN_KERNEL_TIERS = ("kunit", "kselftest", "e2e")
 # KUnit suites every boot must run; a missing one is an error, never a pass.
-BASE_KUNIT = ("binder_alloc",)
+# rust_doctests_kernel holds the doctests of the kernel crate, the project's
+# abstractions included (CONFIG_RUST_KERNEL_DOCTESTS in minimal.config).
+DOCTEST_SUITE = "rust_doctests_kernel"
+BASE_KUNIT = ("binder_alloc", DOCTEST_SUITE)
 # Suites that exist once a patch of the glue series wires their file in.
 KUNIT_BY_PATCH = {
     "0010-rust-page_ref": "rust_page_ref",
@@ -65,6 +68,51 @@ def expected_kunit(alloc: str, kunit_filter: str | None = None) -> tuple[str, ..
         suite_glob = kunit_filter.split(".", 1)[0]
         suites = tuple(s for s in suites if fnmatch.fnmatchcase(s, suite_glob))
     return suites
+# An opening doctest fence in a doc comment, with its info string.
+DOC_FENCE = re.compile(r"^\s*//[/!]\s?```(.*)$")
+# Info-string words after which rustdoc builds no runnable test.
+NOT_RUN = {"ignore", "no_run", "compile_fail", "text"}
+
+
+def expected_doctests(root: Path = REPO / "rust" / "kernel") -> dict[str, int]:
+    """How many doctests each of the project's kernel crate files has.
+
+    Keyed by the KUnit case stem that ``scripts/rustdoc_test_gen.rs`` gives a
+    file's doctests (``mm/gup.rs`` -> ``rust_doctest_kernel_mm_gup_rs``, cases
+    ``..._0``, ``..._1``, ...). Files without doctests are left out.
+    """
+    counts: dict[str, int] = {}
+    for path in sorted(root.rglob("*.rs")):
+        inside = False
+        count = 0
+        for line in path.read_text().splitlines():
+            fence = DOC_FENCE.match(line)
+            if not fence:
+                continue
+            if inside:
+                inside = False
+                continue
+            inside = True
+            words = {w.strip() for w in fence.group(1).split(",") if w.strip()}
+            if not words & NOT_RUN and words <= {"rust", "edition2021", "edition2024"}:
+                count += 1
+        if count:
+            rel = path.relative_to(root).as_posix()
+            stem = rel.replace("/", "_").replace(".", "_")
+            counts[f"rust_doctest_kernel_{stem}"] = count
+    return counts
+
+
+def missing_doctests(cases: list[str], expected: dict[str, int]) -> list[str]:
+    """The files whose doctests did not all run, as ``stem: ran N of M`` lines."""
+    problems = []
+    for stem, want in expected.items():
+        ran = sum(1 for c in cases if re.fullmatch(re.escape(stem) + r"_\d+", c))
+        if ran != want:
+            problems.append(f"{stem}: ran {ran} of {want}")
+    return problems
+
+
 CARGO_CASE = re.compile(r"^test (.+?) \.\.\. (ok|FAILED|ignored)\b")
 CARGO_RUNNING = re.compile(r"^\s+Running (?:unittests )?(\S+)(?: \((\S+)\))?")
 CARGO_DOC = re.compile(r"^\s+Doc-tests (\S+)")
@@ -305,6 +353,12 @@ class TestRun:
                 if suite not in seen:
                     self.add("kunit", suite, "<suite>", alloc, config, "error",
                              "expected suite did not run")
+            if DOCTEST_SUITE in seen and not req.kunit_filter:
+                # The project's doctests are part of the suite: every one must have run.
+                cases = [r.case for r in rows if r.suite == DOCTEST_SUITE]
+                for problem in missing_doctests(cases, expected_doctests()):
+                    self.add("kunit", DOCTEST_SUITE, problem.split(":", 1)[0], alloc, config,
+                             "error", f"project doctests missing from the suite ({problem})")
         for prog in programs:
             for line in own[prog.tier]:
                 if "# divergence:" in line:

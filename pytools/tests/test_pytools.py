@@ -336,6 +336,28 @@ def test_a_kunit_filter_narrows_the_expected_suites() -> None:
         s for s in every if s.startswith("rust_"))
 
 
+def test_the_project_doctests_are_counted_per_file(tmp_path: Path) -> None:
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm" / "gup.rs").write_text(
+        "//! ```\n//! a\n//! ```\n"
+        "/// ```ignore\n/// b\n/// ```\n"
+        "    /// ```rust\n    /// c\n    /// ```\n"
+        "/// ```text\n/// d\n/// ```\n")
+    (tmp_path / "plain.rs").write_text("// ```\nfn f() {}\n")
+    expected = testing.expected_doctests(tmp_path)
+    assert expected == {"rust_doctest_kernel_mm_gup_rs": 2}
+    ran = ["rust_doctest_kernel_mm_gup_rs_0", "rust_doctest_kernel_other_mm_gup_rs_1"]
+    assert testing.missing_doctests(ran, expected) == ["rust_doctest_kernel_mm_gup_rs: ran 1 of 2"]
+    ran.append("rust_doctest_kernel_mm_gup_rs_1")
+    assert testing.missing_doctests(ran, expected) == []
+
+
+def test_the_repository_abstractions_have_doctests() -> None:
+    expected = testing.expected_doctests()
+    for stem in ("page_ref_rs", "shrinker_rs", "list_lru_rs", "mm_fault_rs", "mm_gup_rs"):
+        assert expected.get(f"rust_doctest_kernel_{stem}", 0) > 0, stem
+
+
 def test_summary_ends_with_the_count_line() -> None:
     report = testing.TestReport(results=[
         testing.Row("kunit", "binder_alloc", "a", "c", "minimal", "pass"),
