@@ -301,6 +301,38 @@ def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
     assert not run.report.ok()
 
 
+DOCTEST_KTAP = """[    1.0] KTAP version 1
+[    1.0] 1..1
+[    1.0]     KTAP version 1
+[    1.0]     # Subtest: rust_doctests_kernel
+[    1.0]     1..2
+[    1.1]     ok 1 rust_doctest_kernel_sync_arc_rs_0
+[    1.2]     ok 2 rust_doctest_kernel_shrinker_rs_0
+[    1.2] # rust_doctests_kernel: pass:2 fail:0 skip:0 total:2
+[    1.2] ok 1 rust_doctests_kernel
+"""
+
+
+def test_a_project_doctest_that_did_not_run_is_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = make_settings(tmp_path)
+    tree = _tree_with_parser()
+
+    _fake_builder(monkeypatch, tmp_path, tree)
+    monkeypatch.setattr(testing, "expected_doctests",
+                        lambda: {"rust_doctest_kernel_shrinker_rs": 2})
+    runner = FakeRunner({"vng": (0, [vm.START, *DOCTEST_KTAP.splitlines(), f"{vm.RC}0"])})
+    run = testing.TestRun(s, runner, say=lambda m: None)
+    run.report.accel = "tcg"
+    run.kernel(testing.TestRequest(tiers=("kunit",), kunit_filter="rust_doctests_kernel"),
+               "c", "minimal")
+    rows = [r for r in run.report.results if r.tier == "kunit"]
+    assert [(r.case, r.status) for r in rows if r.status != "pass"] == [
+        ("rust_doctest_kernel_shrinker_rs", "error")]
+    assert "ran 1 of 2" in next(r.detail for r in rows if r.status == "error")
+    assert not run.report.ok()
+
+
 def test_a_kunit_attribute_filter_reaches_the_kernel_and_the_report(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = make_settings(tmp_path)
