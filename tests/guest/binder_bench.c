@@ -14,7 +14,9 @@
  *       The server reads every byte it receives, as a real receiver does;
  *       its minor page faults per transaction are reported.
  *   w2  oneway flood: 1, 4 and 16 senders into one receiver, into async
- *       space exhaustion (BR_FAILED_REPLY counted).
+ *       space exhaustion (BR_FAILED_REPLY counted); "cold" (a fresh
+ *       receiver, whose pages are all touched for the first time) and
+ *       "warm" (the same flood again into the same receiver).
  *   w3  fan-in: 1, 8 and 32 clients doing sync calls to one server thread.
  *   w4  w1 warm (4 KiB) while another process reclaims binder pages in a
  *       loop (shrinker debugfs scan and drop_caches): latency and failures.
@@ -155,8 +157,9 @@ static uint64_t touch(const void *p, size_t len)
 }
 
 /*
- * Serve until CODE_QUIT, or (oneway mode) until the parent has announced
- * how many oneway transactions to expect and they all arrived.
+ * Serve until CODE_QUIT. Oneway rounds: once the parent has announced how
+ * many oneway transactions to expect and they all arrived, the round's
+ * stats are written to the parent and counting starts again.
  */
 static int serve(struct bd *b, int up, int down)
 {
@@ -167,8 +170,15 @@ static int serve(struct bd *b, int up, int down)
 	int r;
 
 	for (;;) {
-		if (st.oneway >= expect)
-			break;
+		if (st.oneway >= expect) {
+			/* a oneway round is complete: report it, serve the next */
+			st.faults = minflt() - f0;
+			if (write(up, &st, sizeof(st)) != sizeof(st))
+				return 1;
+			memset(&st, 0, sizeof(st));
+			f0 = minflt();
+			expect = UINT64_MAX;
+		}
 		r = bd_next(b, &ev, 200);
 		if (r == -ETIMEDOUT) {
 			if (expect == UINT64_MAX)
@@ -353,66 +363,80 @@ static int w1(void)
 	return fails;
 }
 
+static int w2_round(struct server *s, int n, int per, size_t size,
+		    const char *mode)
+{
+	uint64_t *shared, sent = 0, failed = 0;
+	struct server_stats st;
+	double t0, t1;
+	int i;
+
+	shared = mmap(NULL, 2 * n * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		die("mmap shared");
+	t0 = now_us();
+	for (i = 0; i < n; i++) {
+		if (fork() == 0) {
+			void *p = malloc(size);
+			struct bev rep;
+			struct bd c;
+			int j, r;
+
+			fill_pattern(p, size, i);
+			if (bd_open(&c, g_dev, CLIENT_MAP))
+				_exit(2);
+			for (j = 0; j < per; j++) {
+				r = bd_call(&c, 0, 1, TF_ONE_WAY, p, size,
+					    NULL, 0, 0, &rep);
+				if (r == BR_TRANSACTION_COMPLETE ||
+				    r == BR_ONEWAY_SPAM_SUSPECT)
+					shared[2 * i]++;
+				else
+					shared[2 * i + 1]++;
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < n; i++)
+		wait(NULL);
+	for (i = 0; i < n; i++) {
+		sent += shared[2 * i];
+		failed += shared[2 * i + 1];
+	}
+	munmap(shared, 2 * n * sizeof(uint64_t));
+	/* the server reports the round once all delivered ones arrived */
+	sync_send(s->down, sent);
+	if (read(s->up, &st, sizeof(st)) != sizeof(st)) {
+		diag("w2: server stats missing");
+		return 1;
+	}
+	t1 = now_us();
+	printf("BENCH {\"w\": \"w2\", \"senders\": %d, \"payload\": %zu, "
+	       "\"mode\": \"%s\", \"attempted\": %d, \"delivered\": %llu, "
+	       "\"failed\": %llu, \"tput_per_s\": %.1f, "
+	       "\"rx_faults_per_txn\": %.3f}\n",
+	       n, size, mode, n * per, (unsigned long long)st.oneway,
+	       (unsigned long long)failed, st.oneway / ((t1 - t0) / 1e6),
+	       st.oneway ? (double)st.faults / st.oneway : 0.0);
+	return 0;
+}
+
 static int w2(void)
 {
 	static const int senders[] = { 1, 4, 16 };
 	int k, fails = 0;
 
 	for (k = 0; k < 3; k++) {
-		int n = senders[k], per = g_quick ? 100 : 500, i;
-		size_t size = 4 * KiB;
-		uint64_t *shared, sent = 0, failed = 0, expect;
+		int n = senders[k], per = g_quick ? 100 : 500;
 		struct server_stats st;
 		struct server s;
-		double t0, t1;
 
-		shared = mmap(NULL, 2 * n * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (shared == MAP_FAILED)
-			die("mmap shared");
 		new_device("w2");
 		start_server(&s);
-		t0 = now_us();
-		for (i = 0; i < n; i++) {
-			if (fork() == 0) {
-				void *p = malloc(size);
-				struct bev rep;
-				struct bd c;
-				int j, r;
-
-				fill_pattern(p, size, i);
-				if (bd_open(&c, g_dev, CLIENT_MAP))
-					_exit(2);
-				for (j = 0; j < per; j++) {
-					r = bd_call(&c, 0, 1, TF_ONE_WAY, p, size,
-						    NULL, 0, 0, &rep);
-					if (r == BR_TRANSACTION_COMPLETE ||
-					    r == BR_ONEWAY_SPAM_SUSPECT)
-						shared[2 * i]++;
-					else
-						shared[2 * i + 1]++;
-				}
-				_exit(0);
-			}
-		}
-		for (i = 0; i < n; i++)
-			wait(NULL);
-		for (i = 0; i < n; i++) {
-			sent += shared[2 * i];
-			failed += shared[2 * i + 1];
-		}
-		expect = sent;
-		sync_send(s.down, expect);
-		fails |= stop_server(&s, &st, 0);
-		t1 = now_us();
-		printf("BENCH {\"w\": \"w2\", \"senders\": %d, \"payload\": %zu, "
-		       "\"attempted\": %d, \"delivered\": %llu, \"failed\": %llu, "
-		       "\"tput_per_s\": %.1f, \"rx_faults_per_txn\": %.3f}\n",
-		       n, size, n * per, (unsigned long long)st.oneway,
-		       (unsigned long long)failed,
-		       st.oneway / ((t1 - t0) / 1e6),
-		       st.oneway ? (double)st.faults / st.oneway : 0.0);
-		munmap(shared, 2 * n * sizeof(uint64_t));
+		fails |= w2_round(&s, n, per, 4 * KiB, "cold");
+		fails |= w2_round(&s, n, per, 4 * KiB, "warm");
+		fails |= stop_server(&s, &st, 1);
 	}
 	return fails;
 }
