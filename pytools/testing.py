@@ -68,6 +68,8 @@ def expected_kunit(alloc: str, kunit_filter: str | None = None) -> tuple[str, ..
         suite_glob = kunit_filter.split(".", 1)[0]
         suites = tuple(s for s in suites if fnmatch.fnmatchcase(s, suite_glob))
     return suites
+
+
 # An opening doctest fence in a doc comment, with its info string.
 DOC_FENCE = re.compile(r"^\s*//[/!]\s?```(.*)$")
 # Info-string words after which rustdoc builds no runnable test.
