@@ -324,8 +324,10 @@ class TestRun:
                 programs.append(e2e_program(build_guest_programs(self.s, self.runner), alloc))
             if "kselftest" in req.tiers:
                 programs.append(kselftest_program(build_kselftests(self.s, self.runner, result)))
-            # A kernel built with kmemleak ends its boot with a scan.
-            if programs and has_kmemleak(result):
+            # A kernel built with kmemleak ends its boot with a scan, KUnit-only
+            # boots included: the KUnit cases allocate too, and the debug config
+            # has no automatic scan (DEBUG_KMEMLEAK_AUTO_SCAN is off).
+            if has_kmemleak(result):
                 programs.append(kmemleak_program())
         except PytoolsError as exc:
             error_rows("build", " ".join(str(exc).split()))

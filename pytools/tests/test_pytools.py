@@ -281,6 +281,10 @@ def _fake_builder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tree: Path) -
 
         def build(self, req):  # type: ignore[no-untyped-def]
             _image(tmp_path)
+            config = tmp_path / "b" / ".config"
+            if not config.exists():
+                config.parent.mkdir(exist_ok=True)
+                config.write_text("CONFIG_KUNIT=y\n")
             return build.BuildResult(tmp_path / "b", tree, 1.0, "make", "c")
 
     monkeypatch.setattr(testing, "Builder", FakeBuilder)
@@ -331,6 +335,26 @@ def test_a_project_doctest_that_did_not_run_is_an_error(
         ("rust_doctest_kernel_shrinker_rs", "error")]
     assert "ran 1 of 2" in next(r.detail for r in rows if r.status == "error")
     assert not run.report.ok()
+
+
+def test_a_kunit_only_boot_of_a_kmemleak_kernel_ends_with_a_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = make_settings(tmp_path)
+    tree = _tree_with_parser()
+
+    _fake_builder(monkeypatch, tmp_path, tree)
+    (tmp_path / "b").mkdir(exist_ok=True)
+    (tmp_path / "b" / ".config").write_text("CONFIG_DEBUG_KMEMLEAK=y\n")
+    runner = FakeRunner({"vng": (0, [vm.START, *KTAP.splitlines(), f"{vm.RC}0"])})
+    run = testing.TestRun(s, runner, say=lambda m: None)
+    run.report.accel = "tcg"
+    run.kernel(testing.TestRequest(tiers=("kunit",), kunit_filter="binder_alloc"),
+               "c", "debug")
+    vng = [argv for argv in runner.calls if argv and argv[0] == "vng"]
+    assert vng and any("kmemleak" in arg for arg in vng[0])
+    # The guest printed no scan result: that is an error, not a pass.
+    rows = [r for r in run.report.results if r.tier == "kmemleak"]
+    assert [(r.suite, r.status) for r in rows] == [("kmemleak", "error")]
 
 
 def test_a_kunit_attribute_filter_reaches_the_kernel_and_the_report(
