@@ -290,16 +290,20 @@ def _fake_builder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tree: Path) -
     monkeypatch.setattr(testing, "Builder", FakeBuilder)
 
 
+def _boot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, console: list[str],
+          req: testing.TestRequest, config: str = "minimal") -> tuple[testing.TestRun, FakeRunner]:
+    """One fake C boot of ``config`` whose guest console prints ``console``."""
+    _fake_builder(monkeypatch, tmp_path, _tree_with_parser())
+    runner = FakeRunner({"vng": (0, [vm.START, *console, f"{vm.RC}0"])})
+    run = testing.TestRun(make_settings(tmp_path), runner, say=lambda m: None)
+    run.report.accel = "tcg"
+    run.kernel(req, "c", config)
+    return run, runner
+
+
 def test_missing_kunit_suite_is_an_error_not_a_pass(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    s = make_settings(tmp_path)
-    tree = _tree_with_parser()
-
-    _fake_builder(monkeypatch, tmp_path, tree)
-    runner = FakeRunner({"vng": (0, [vm.START, f"{vm.RC}0"])})
-    run = testing.TestRun(s, runner, say=lambda m: None)
-    run.report.accel = "tcg"
-    run.kernel(testing.TestRequest(tiers=("kunit",)), "c", "minimal")
+    run, _ = _boot(monkeypatch, tmp_path, [], testing.TestRequest(tiers=("kunit",)))
     rows = [r for r in run.report.results if r.tier == "kunit"]
     assert rows and rows[0].status == "error" and rows[0].suite == "binder_alloc"
     assert not run.report.ok()
@@ -319,17 +323,10 @@ DOCTEST_KTAP = """[    1.0] KTAP version 1
 
 def test_a_project_doctest_that_did_not_run_is_an_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = make_settings(tmp_path)
-    tree = _tree_with_parser()
-
-    _fake_builder(monkeypatch, tmp_path, tree)
     monkeypatch.setattr(testing, "expected_doctests",
                         lambda: {"rust_doctest_kernel_shrinker_rs": 2})
-    runner = FakeRunner({"vng": (0, [vm.START, *DOCTEST_KTAP.splitlines(), f"{vm.RC}0"])})
-    run = testing.TestRun(s, runner, say=lambda m: None)
-    run.report.accel = "tcg"
-    run.kernel(testing.TestRequest(tiers=("kunit",), kunit_filter="rust_doctests_kernel"),
-               "c", "minimal")
+    run, _ = _boot(monkeypatch, tmp_path, DOCTEST_KTAP.splitlines(),
+                   testing.TestRequest(tiers=("kunit",), kunit_filter="rust_doctests_kernel"))
     rows = [r for r in run.report.results if r.tier == "kunit"]
     assert [(r.case, r.status) for r in rows if r.status != "pass"] == [
         ("rust_doctest_kernel_shrinker_rs", "error")]
@@ -339,17 +336,11 @@ def test_a_project_doctest_that_did_not_run_is_an_error(
 
 def test_a_kunit_only_boot_of_a_kmemleak_kernel_ends_with_a_scan(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = make_settings(tmp_path)
-    tree = _tree_with_parser()
-
-    _fake_builder(monkeypatch, tmp_path, tree)
     (tmp_path / "b").mkdir(exist_ok=True)
     (tmp_path / "b" / ".config").write_text("CONFIG_DEBUG_KMEMLEAK=y\n")
-    runner = FakeRunner({"vng": (0, [vm.START, *KTAP.splitlines(), f"{vm.RC}0"])})
-    run = testing.TestRun(s, runner, say=lambda m: None)
-    run.report.accel = "tcg"
-    run.kernel(testing.TestRequest(tiers=("kunit",), kunit_filter="binder_alloc"),
-               "c", "debug")
+    run, runner = _boot(monkeypatch, tmp_path, KTAP.splitlines(),
+                        testing.TestRequest(tiers=("kunit",), kunit_filter="binder_alloc"),
+                        config="debug")
     vng = [argv for argv in runner.calls if argv and argv[0] == "vng"]
     assert vng and any("kmemleak" in arg for arg in vng[0])
     # The guest printed no scan result: that is an error, not a pass.
