@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
+import math
 import re
 import sys
 import tempfile
@@ -155,6 +156,19 @@ class TestRequest:
         if self.kunit_attr:
             params["kunit.filter"] = self.kunit_attr
         return params
+
+    def kunit_timeout(self) -> int:
+        """KUnit's base per-case timeout (``kunit.timeout``, seconds) for the boots.
+
+        KUnit's default is 300 s, three times that for cases marked slow. Under
+        TCG the upstream exhaustive case takes longer than 900 s on the debug
+        config (hours), and on a loaded machine it can come near it on the
+        minimal one, so KUnit would stop it and report a timeout although it
+        runs. The guest's own timeout (``boot_timeout``) is the bound that
+        matters; no KUnit case times out before it. (A timed-out case is not
+        abandoned anyway: kthread_stop() waits for the case thread to return.)
+        """
+        return max(300, math.ceil(self.boot_timeout))
 
 
 @dataclass
@@ -336,6 +350,7 @@ class TestRun:
         append = [] if "kunit" in req.tiers else ["kunit.enable=0"]
         if "kunit" in req.tiers:
             append += [f"{param}={value}" for param, value in req.kunit_params().items()]
+            append.append(f"kunit.timeout={req.kunit_timeout()}")
         try:
             run = run_guest(self.s, self.runner, result.image, guest_script(programs),
                             accel=self.report.accel, timeout=req.boot_timeout, append=append,

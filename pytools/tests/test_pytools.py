@@ -348,6 +348,18 @@ def test_a_kunit_only_boot_of_a_kmemleak_kernel_ends_with_a_scan(
     assert [(r.suite, r.status) for r in rows] == [("kmemleak", "error")]
 
 
+def test_no_kunit_case_times_out_before_the_guest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # KUnit's own limit (300 s, 900 s for slow cases) would stop the upstream
+    # exhaustive case on the debug config under TCG although it is running.
+    _, runner = _boot(monkeypatch, tmp_path, KTAP.splitlines(),
+                      testing.TestRequest(tiers=("kunit",), boot_timeout=9600))
+    vng = [argv for argv in runner.calls if argv and argv[0] == "vng"]
+    appended = [vng[0][i + 1] for i, arg in enumerate(vng[0]) if arg == "--append"]
+    assert "kunit.timeout=9600" in appended
+    assert testing.TestRequest(boot_timeout=60).kunit_timeout() == 300
+
+
 def test_a_kunit_attribute_filter_reaches_the_kernel_and_the_report(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = make_settings(tmp_path)
