@@ -137,6 +137,8 @@ struct server_stats {
 	uint64_t txns;
 	uint64_t faults;
 	uint64_t oneway;
+	/* now_us() when the last oneway transaction of the round arrived */
+	double last_oneway_us;
 };
 
 static volatile uint64_t g_sink;
@@ -200,6 +202,7 @@ static int serve(struct bd *b, int up, int down)
 		if (ev.tr.flags & TF_ONE_WAY) {
 			bd_free(b, ev.tr.data.ptr.buffer);
 			st.oneway++;
+			st.last_oneway_us = now_us();
 			continue;
 		}
 		st.txns++;
@@ -411,7 +414,12 @@ static int w2_round(struct server *s, int n, int per, size_t size,
 		diag("w2: server stats missing");
 		return 1;
 	}
-	t1 = now_us();
+	/*
+	 * The round ends when the receiver got its last transaction, not when
+	 * the server reported: it learns the count only after its 200 ms idle
+	 * poll, which would otherwise be counted as delivery time.
+	 */
+	t1 = st.oneway ? st.last_oneway_us : now_us();
 	printf("BENCH {\"w\": \"w2\", \"senders\": %d, \"payload\": %zu, "
 	       "\"mode\": \"%s\", \"attempted\": %d, \"delivered\": %llu, "
 	       "\"failed\": %llu, \"tput_per_s\": %.1f, "
