@@ -25,6 +25,8 @@ PANIC = re.compile(r"Kernel panic|BUG: |Oops:|general protection fault|KASAN:|"
                    r"unreferenced object|INFO: task .* blocked|inconsistent lock state|"
                    r"possible recursive locking|suspicious RCU usage|bad unlock balance|"
                    r"UBSAN: ")
+# The kernel's line after bringing up the secondary CPUs.
+SMP_UP = re.compile(r"smp: Brought up \d+ nodes?, (\d+) CPUs?")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,15 @@ def vng_argv(image: Path, command: str, *, accel: str, cpus: int, memory: str,
     return argv
 
 
+def guest_cpus(lines: list[str]) -> int | None:
+    """How many CPUs the guest kernel brought up, from its console; None if it did not say."""
+    for line in lines:
+        m = SMP_UP.search(line)
+        if m:
+            return int(m.group(1))
+    return None
+
+
 def run_guest(settings: Settings, runner: Runner, image: Path, command: str, *,
               accel: str = "tcg", timeout: float = 600, cpus: int = 1, memory: str = "1G",
               append: list[str] | None = None, echo: bool = False) -> GuestRun:
@@ -141,5 +152,15 @@ def run_guest(settings: Settings, runner: Runner, image: Path, command: str, *,
     if match is None:
         raise GuestError(f"the guest command started but never reported its exit status "
                          f"(kernel crash or reset?); last output:\n{tail}")
+    online = guest_cpus(done.lines)
+    if online != cpus:
+        # A kernel that cannot find the other vCPUs still boots and runs the
+        # command on one CPU; every result would then claim a concurrency it
+        # did not have.
+        seen = "an unknown number of" if online is None else str(online)
+        raise GuestError(f"the guest ran on {seen} CPU(s), {cpus} asked for "
+                         f"(full console log: {log_path})",
+                         "the kernel needs CONFIG_ACPI to find more than the boot CPU; "
+                         "without it the BIOS's MP table lists only that one here")
     return GuestRun(int(match.group(1)), done.lines, seconds, accel)
 

@@ -168,6 +168,11 @@ def test_vng_argv_uses_tcg_and_wraps_the_command() -> None:
     assert vm.START in argv[argv.index("--exec") + 1]
 
 
+def smp_up(cpus: int) -> str:
+    """The guest kernel's console line once its CPUs are up."""
+    return f"[ 0.5] smp: Brought up 1 node, {cpus} CPU{'s' if cpus > 1 else ''}"
+
+
 def _image(tmp_path: Path) -> Path:
     image = build.image_path(tmp_path / "b", "c")
     image.parent.mkdir(parents=True)
@@ -176,10 +181,19 @@ def _image(tmp_path: Path) -> Path:
 
 
 def test_run_guest_returns_the_guest_exit_status(tmp_path: Path) -> None:
-    runner = FakeRunner({"vng": (0, ["[ 1.0] booting", vm.START, "hello",
+    runner = FakeRunner({"vng": (0, ["[ 1.0] booting", smp_up(1), vm.START, "hello",
                                      f"{vm.RC}7"])})
     run = vm.run_guest(make_settings(tmp_path), runner, _image(tmp_path), "x")
     assert run.returncode == 7
+
+
+def test_run_guest_fails_when_the_guest_has_fewer_cpus(tmp_path: Path) -> None:
+    image = _image(tmp_path)
+    for console in ([smp_up(1)], []):
+        runner = FakeRunner({"vng": (0, [*console, vm.START, f"{vm.RC}0"])})
+        with pytest.raises(GuestError, match="2 asked for"):
+            vm.run_guest(make_settings(tmp_path), runner, image, "x", cpus=2)
+    assert vm.guest_cpus(["[ 0.5] smp: Brought up 1 node, 2 CPUs"]) == 2
 
 
 def test_run_guest_fails_loudly_when_the_guest_does_not_boot(tmp_path: Path) -> None:
@@ -294,7 +308,7 @@ def _boot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, console: list[str],
           req: testing.TestRequest, config: str = "minimal") -> tuple[testing.TestRun, FakeRunner]:
     """One fake C boot of ``config`` whose guest console prints ``console``."""
     _fake_builder(monkeypatch, tmp_path, _tree_with_parser())
-    runner = FakeRunner({"vng": (0, [vm.START, *console, f"{vm.RC}0"])})
+    runner = FakeRunner({"vng": (0, [smp_up(req.cpus), vm.START, *console, f"{vm.RC}0"])})
     run = testing.TestRun(make_settings(tmp_path), runner, say=lambda m: None)
     run.report.accel = "tcg"
     run.kernel(req, "c", config)
@@ -368,7 +382,7 @@ def test_a_kunit_attribute_filter_reaches_the_kernel_and_the_report(
     _fake_builder(monkeypatch, tmp_path, tree)
     monkeypatch.setattr(testing, "probe_accel",
                         lambda s, r: vm.Accel("tcg", "test"))
-    runner = FakeRunner({"vng": (0, [vm.START, f"{vm.RC}0"])})
+    runner = FakeRunner({"vng": (0, [smp_up(2), vm.START, f"{vm.RC}0"])})
     run = testing.TestRun(s, runner, say=lambda m: None)
     report = run.run(testing.TestRequest(tiers=("kunit",), allocators=("c",),
                                          kunit_attr="speed>slow"))
