@@ -236,8 +236,9 @@ struct Inner {
     slots: KVec<Slot>,
     /// Offset of every allocated buffer to its C `struct binder_buffer`.
     buffers: RBTree<usize, BufferPtr>,
-    /// Capacity to reserve for the core's node arena before the next allocation.
-    reserve_hint: usize,
+    /// The node of the last buffer freed, kept for the next allocation: in the steady state
+    /// (one buffer freed per buffer allocated) `new_buf` then allocates no map node.
+    spare_node: Option<RBTreeNodeReservation<usize, BufferPtr>>,
     /// `vm_ops` and `vm_private_data` of the VMA this allocator was mmapped with, set with
     /// `core`: how the GUP paths recognise the receiver's binder VMA (see
     /// [`BinderAllocRust::is_own_vma`]).
@@ -475,16 +476,20 @@ impl BinderAllocRust {
 
     /// `binder_alloc_new_buf()`: allocate the range under the lock, then back its pages with no
     /// lock held and publish them under the lock. Takes no lock of the receiver's mm.
+    ///
+    /// What must be allocated before taking the lock (a map node, room in the core's node
+    /// arena) usually is already there: the node of the last freed buffer is kept, and the
+    /// arena keeps its freed nodes. Then a warm allocation takes the lock once and allocates
+    /// nothing but the C buffer. Otherwise the lock is dropped, the missing storage allocated,
+    /// and the lock taken again.
     fn new_buf(&self, req: &BufferRequest, pid: i32) -> Result<NonNull<CBinderBuffer>> {
-        let hint = {
-            let inner = self.inner.lock();
-            if !inner.core.as_ref().is_some_and(Allocator::is_mapped) {
-                alloc_debug!(DEBUG_USER_ERROR, "{}: binder_alloc_buf, no vma\n", self.pid);
-                return Err(ESRCH);
-            }
-            inner.reserve_hint
-        };
-        let size = req.size().inspect_err(|_| {
+        let mut reserve = NodeReserve::empty();
+        let mut guard = self.inner.lock();
+        if !guard.core.as_ref().is_some_and(Allocator::is_mapped) {
+            alloc_debug!(DEBUG_USER_ERROR, "{}: binder_alloc_buf, no vma\n", self.pid);
+            return Err(ESRCH);
+        }
+        req.size().inspect_err(|_| {
             alloc_debug!(
                 DEBUG_BUFFER_ALLOC,
                 "{}: got transaction with invalid size {}-{}-{}\n",
@@ -494,19 +499,30 @@ impl BinderAllocRust {
                 req.extra_buffers_size
             );
         })?;
-
-        // Reserve before locking: node storage for the core and the buffer map, and room for
-        // the indices to back (a buffer touches at most `size / PAGE_SIZE + 2` pages).
-        let mut reserve = NodeReserve::new(hint, GFP_KERNEL)?;
-        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
-        let mut absent = KVec::with_capacity(size / PAGE_SIZE + 2, GFP_KERNEL)?;
-
-        let res = self.new_buf_locked(req, pid, &mut reserve, node, &mut absent);
+        let hint = guard.core.as_ref().map_or(0, Allocator::reserve_hint);
+        let mut node = guard.spare_node.take();
+        if hint > 0 || node.is_none() {
+            drop(guard);
+            if hint > 0 {
+                reserve = NodeReserve::new(hint, GFP_KERNEL)?;
+            }
+            if node.is_none() {
+                node = Some(RBTreeNodeReservation::new(GFP_KERNEL)?);
+            }
+            // The core rechecks everything checked above; if the arena filled up meanwhile,
+            // it grows under the mutex.
+            guard = self.inner.lock();
+        }
+        let Some(node) = node else {
+            return Err(ENOMEM);
+        };
+        let res = self.new_buf_locked(&mut guard, req, pid, &mut reserve, node);
+        drop(guard);
         // Whatever the core did not use from the reservation is freed here, unlocked.
         drop(reserve);
-        let cbuf = res?;
+        let (cbuf, absent) = res?;
 
-        if let Err(e) = self.install_pages(&absent) {
+        if let Err(e) = self.install_pages(absent) {
             // C frees the buffer and returns the installation error.
             let mut guard = self.inner.lock();
             self.free_buf_locked(&mut guard, cbuf);
@@ -515,30 +531,36 @@ impl BinderAllocRust {
         Ok(cbuf)
     }
 
-    /// The locked part of [`BinderAllocRust::new_buf`]: allocates the range, takes its
-    /// installed pages off the LRU and notes in `absent` the indices to back.
+    /// The locked part of [`BinderAllocRust::new_buf`]: allocates the range and takes its
+    /// installed pages off the LRU. Returns the buffer and the page indices from its first to
+    /// its last page that has no page yet (empty if every page is backed).
     fn new_buf_locked(
         &self,
+        inner: &mut Inner,
         req: &BufferRequest,
         pid: i32,
         reserve: &mut NodeReserve,
         node: RBTreeNodeReservation<usize, BufferPtr>,
-        absent: &mut KVec<usize>,
-    ) -> Result<NonNull<CBinderBuffer>> {
-        let mut guard = self.inner.lock();
-        let inner = &mut *guard;
+    ) -> Result<(NonNull<CBinderBuffer>, core::ops::Range<usize>)> {
         let core = inner.core.as_mut().ok_or(ESRCH)?;
-        let nb = core.new_buf(req, pid, reserve).inspect_err(|e| {
-            if *e == ENOSPC {
-                alloc_debug!(
-                    DEBUG_USER_ERROR,
-                    "{}: binder_alloc_buf size {} failed, no address space\n",
-                    self.pid,
-                    req.size().unwrap_or(0)
-                );
+        let nb = match core.new_buf(req, pid, reserve) {
+            Ok(nb) => nb,
+            Err(e) => {
+                if e == ENOSPC {
+                    alloc_debug!(
+                        DEBUG_USER_ERROR,
+                        "{}: binder_alloc_buf size {} failed, no address space\n",
+                        self.pid,
+                        req.size().unwrap_or(0)
+                    );
+                }
+                // A flood that exhausts the async space fails often: keep the node.
+                if inner.spare_node.is_none() {
+                    inner.spare_node = Some(node);
+                }
+                return Err(e);
             }
-        })?;
-        inner.reserve_hint = core.reserve_hint();
+        };
 
         // binder_lru_freelist_del(): installed pages under the new buffer leave the LRU.
         self.trace_range(inner, true, &nb.lru_del);
@@ -565,20 +587,29 @@ impl BinderAllocRust {
             .buffers
             .insert(node.into_node(nb.offset, BufferPtr(cbuf)));
 
-        if let Some(core) = inner.core.as_ref() {
-            for index in nb.install.clone() {
-                if core.page_state(index) == Some(PageState::Absent) {
-                    // Cannot fail: `absent` has room for every page of the buffer.
-                    let _ = absent.push_within_capacity(index);
-                }
-            }
-        }
-        Ok(cbuf)
+        let absent = |index: &usize| {
+            inner.core.as_ref().and_then(|c| c.page_state(*index)) == Some(PageState::Absent)
+        };
+        let first = nb.install.clone().find(absent);
+        let last = nb.install.clone().rev().find(absent);
+        let absent = match (first, last) {
+            (Some(first), Some(last)) => first..last + 1,
+            _ => 0..0,
+        };
+        Ok((cbuf, absent))
     }
 
-    /// Backs the `absent` page indices: allocate with no lock held, publish under the lock.
-    fn install_pages(&self, absent: &[usize]) -> Result {
-        for &index in absent {
+    /// Backs the pages in `range` that have none: allocate with no lock held, publish under the
+    /// lock. An index backed meanwhile (by an allocation sharing the page) is skipped.
+    fn install_pages(&self, range: core::ops::Range<usize>) -> Result {
+        for index in range {
+            {
+                let guard = self.inner.lock();
+                let core = guard.core.as_ref().ok_or(ESRCH)?;
+                if core.page_state(index) != Some(PageState::Absent) {
+                    continue;
+                }
+            }
             self.trace_page(binder_alloc_rust_trace_alloc_page_start, index);
             let page = SharedPage::alloc(GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO)?;
             let mut guard = self.inner.lock();
@@ -617,9 +648,14 @@ impl BinderAllocRust {
     /// `binder_free_buf_locked()` for the C buffer `cbuf`, which is deleted.
     fn free_buf_locked(&self, inner: &mut Inner, cbuf: NonNull<CBinderBuffer>) {
         let offset = inner.offset_of(cbuf);
-        if inner.buffers.remove(&offset).is_none() {
+        let Some(node) = inner.buffers.remove_node(&offset) else {
             pr_err!("{}: free of unknown buffer at {:x}\n", self.pid, offset);
             return;
+        };
+        // Keep one node for the next allocation; a second one is freed (under the mutex,
+        // as C frees its buffers under its lock).
+        if inner.spare_node.is_none() {
+            inner.spare_node = Some(node.into_reservation());
         }
         self.free_range_locked(inner, offset);
         // SAFETY: `cbuf` was allocated by `binder_alloc_rust_buffer_new()` and is no longer in
@@ -1047,7 +1083,7 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
             vm_start: 0,
             slots: KVec::new(),
             buffers: RBTree::new(),
-            reserve_hint: 0,
+            spare_node: None,
             vma_id: (0, 0),
         }),
     });
