@@ -70,6 +70,9 @@ struct binder_alloc_rust_buffer_init {
 /* Fields of a buffer that the Rust allocator reads. */
 struct binder_alloc_rust_buffer_view {
 	unsigned long user_data;
+	size_t data_size;
+	size_t offsets_size;
+	size_t extra_buffers_size;
 	bool free;
 	bool clear_on_free;
 	bool allow_user_free;

@@ -325,6 +325,9 @@ void binder_alloc_rust_buffer_view(const struct binder_buffer *buffer,
 				   struct binder_alloc_rust_buffer_view *view)
 {
 	view->user_data = buffer->user_data;
+	view->data_size = buffer->data_size;
+	view->offsets_size = buffer->offsets_size;
+	view->extra_buffers_size = buffer->extra_buffers_size;
 	view->free = buffer->free;
 	view->clear_on_free = buffer->clear_on_free;
 	view->allow_user_free = buffer->allow_user_free;

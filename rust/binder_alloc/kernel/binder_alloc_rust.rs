@@ -19,6 +19,8 @@
 //! The shrinker runs with the LRU lock held and therefore takes 1 and 2 only by trylock. Nothing
 //! takes an mm lock while holding the allocator lock; the sender never takes any lock of the
 //! receiver's mm. Pages are allocated with no lock held (see [`BinderAllocRust::new_buf`]).
+//! The copies into and out of a live buffer take none of these locks (see
+//! [`BinderAllocRust::live_page`]).
 
 #[path = "../core/src/env_kernel.rs"]
 #[allow(
@@ -76,6 +78,12 @@ use kernel::{
     },
     sync::{
         aref::ARef,
+        atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
         Mutex, //
     },
     uaccess::{
@@ -90,6 +98,7 @@ use page::{
     PageState, //
 };
 use range::{
+    sanitized_size,
     Allocator,
     BufferRequest,
     NodeReserve,
@@ -128,6 +137,9 @@ struct CBufferInit {
 #[derive(Default)]
 struct CBufferView {
     user_data: c_ulong,
+    data_size: usize,
+    offsets_size: usize,
+    extra_buffers_size: usize,
     free: bool,
     clear_on_free: bool,
     allow_user_free: bool,
@@ -339,6 +351,12 @@ pub struct BinderAllocRust {
     freelist: *mut bindings::list_lru,
     /// `alloc->pid`.
     pid: i32,
+    /// The slot array (`Inner::slots`), its length and the mapping's start, published by
+    /// `mmap_handler` once the slots exist and never changed after: the copy paths read them
+    /// without the allocator lock (see [`BinderAllocRust::live_page`]). Null before `mmap`.
+    slots_base: Atomic<*const Slot>,
+    slots_len: Atomic<usize>,
+    vm_start: Atomic<usize>,
     /// The allocator lock.
     #[pin]
     inner: Mutex<Inner>,
@@ -455,6 +473,11 @@ impl BinderAllocRust {
         }
         inner.slots = slots;
         inner.vm_start = vma.start();
+        // Publish for the lock-free copy paths; the slots' heap buffer stays put until `self`
+        // is dropped.
+        self.vm_start.store(vma.start(), Relaxed);
+        self.slots_len.store(inner.slots.len(), Relaxed);
+        self.slots_base.store(inner.slots.as_ptr(), Release);
         inner.vma_id = vma_id(vma);
         inner.core = Some(core);
         // SAFETY: `c` is the live C struct of this allocator.
@@ -700,10 +723,14 @@ impl BinderAllocRust {
         self.inner.lock().buffer_size_of(cbuf)
     }
 
-    /// `check_buffer()`: whether `bytes` at `offset` of the buffer may be accessed.
+    /// `check_buffer()`: whether `bytes` at `offset` of the live buffer `cbuf` may be accessed.
+    ///
+    /// Takes no lock, as C: the size is the one the buffer was allocated with, which the core
+    /// splits to exactly `sanitized_size()` of the sizes binder.c asked for (and never changes).
     fn check_buffer(&self, cbuf: NonNull<CBinderBuffer>, offset: u64, bytes: usize) -> bool {
         let view = buffer_view(cbuf);
-        let Some(size) = self.buffer_size_of(cbuf) else {
+        let Some(size) = sanitized_size(view.data_size, view.offsets_size, view.extra_buffers_size)
+        else {
             return false;
         };
         size >= bytes
@@ -714,15 +741,44 @@ impl BinderAllocRust {
             && (!view.allow_user_free || !view.has_transaction)
     }
 
-    /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
-    /// `offset` of the buffer, with no lock held during `f`. The caller has checked the range.
+    /// The page of slot `index`, read without the allocator lock; `None` before `mmap` or
+    /// past the mapping.
     ///
-    /// By default the page is the slot's (decision 1). With the opt-in GUP-copy strategy
-    /// (`binder.alloc_gup_copy=1`, the 2023 proposal), each page is first looked up in the
-    /// receiver's VMA with GUP, from the caller's (the sender's) context: this takes the
-    /// receiver's mmap lock and faults the page into the receiver's page tables. The copy only
-    /// proceeds if the VMA is this allocator's and the page GUP returns is the slot's page.
-    fn for_each_chunk(
+    /// # Safety
+    ///
+    /// Page `index` is covered by a buffer of this allocator that stays allocated (not freed,
+    /// not released) while the returned reference is used.
+    unsafe fn live_page(&self, index: usize) -> Option<&SharedPage> {
+        let base = self.slots_base.load(Acquire);
+        if base.is_null() || index >= self.slots_len.load(Relaxed) {
+            return None;
+        }
+        // SAFETY: `base` points to `slots_len` initialised slots (published by `mmap_handler`
+        // after they were), which are neither moved nor freed before `self` is dropped.
+        let slot = unsafe { &*base.add(index) };
+        // SAFETY: The page is under an allocated buffer (precondition), so it is `InUse`:
+        // `new_buf` installed it before returning the buffer, and until the buffer is freed
+        // nothing writes this slot: `install_pages` only writes `Absent` slots, the shrinker
+        // only `Lru` ones, and `release` runs when binder is done with every buffer. Writers
+        // of other slots write other `UnsafeCell`s. So this read races with no write.
+        unsafe { (*slot.page.get()).as_deref() }
+    }
+
+    /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
+    /// `offset` of the buffer. The caller has checked the range.
+    ///
+    /// By default the page is the slot's (decision 1), read without the allocator lock, as C
+    /// reads `alloc->pages[]`. With the opt-in GUP-copy strategy (`binder.alloc_gup_copy=1`,
+    /// the 2023 proposal), each page is first looked up in the receiver's VMA with GUP, from
+    /// the caller's (the sender's) context: this takes the receiver's mmap lock and faults the
+    /// page into the receiver's page tables. The copy only proceeds if the VMA is this
+    /// allocator's and the page GUP returns is the slot's page.
+    ///
+    /// # Safety
+    ///
+    /// `cbuf` is a buffer of this allocator that stays allocated during the call (the
+    /// precondition binder.c meets for every `binder_alloc_copy_*` call).
+    unsafe fn for_each_chunk(
         &self,
         cbuf: NonNull<CBinderBuffer>,
         offset: usize,
@@ -735,16 +791,27 @@ impl BinderAllocRust {
         } else {
             None
         };
+        // `vm_start` was stored before `slots_base` was published (release).
+        if self.slots_base.load(Acquire).is_null() {
+            return Err(EINVAL);
+        }
+        let vm_start = self.vm_start.load(Relaxed);
+        let start = buffer_view(cbuf)
+            .user_data
+            .wrapping_sub(vm_start)
+            .wrapping_add(offset);
         let mut done = 0;
         while done < bytes {
-            let (page, pgoff, addr) = {
-                let inner = self.inner.lock();
-                let pos = inner.offset_of(cbuf) + offset + done;
-                let (page, pgoff) = inner.page_at(pos)?;
-                (page.clone(), pgoff, inner.page_addr(pos / PAGE_SIZE))
-            };
+            // A position outside the mapping finds no slot below.
+            let pos = start.wrapping_add(done);
+            let index = pos / PAGE_SIZE;
+            let pgoff = pos % PAGE_SIZE;
+            // SAFETY: `pos` is inside `cbuf` (the caller checked the range) and `cbuf` stays
+            // allocated during the call (precondition).
+            let page = unsafe { self.live_page(index) }.ok_or(EINVAL)?;
             if let Some(mm) = &mm {
-                match self.vma_page(mm, addr, &page, GupFlags::NONE) {
+                let addr = vm_start + index * PAGE_SIZE;
+                match self.vma_page(mm, addr, page, GupFlags::NONE) {
                     VmaPage::Same => {}
                     VmaPage::Different => {
                         pr_err!("{}: GUP copy: {:#x} maps a foreign page\n", self.pid, addr);
@@ -754,7 +821,7 @@ impl BinderAllocRust {
                 }
             }
             let len = (bytes - done).min(PAGE_SIZE - pgoff);
-            f(&page, pgoff, len, done)?;
+            f(page, pgoff, len, done)?;
             done += len;
         }
         Ok(())
@@ -1078,6 +1145,9 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
         mm,
         freelist,
         pid,
+        slots_base: Atomic::new(ptr::null()),
+        slots_len: Atomic::new(0),
+        vm_start: Atomic::new(0),
         inner <- new_mutex!(Inner {
             core: None,
             vm_start: 0,
@@ -1195,21 +1265,18 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_user_to_buffer(
     }
     let mut reader = UserSlice::new(UserPtr::from_ptr(from.cast_mut()), bytes).reader();
     let mut copied = 0;
-    let _ = ra.for_each_chunk(
-        b,
-        buffer_offset as usize,
-        bytes,
-        |page, pgoff, len, done| {
-            // SAFETY: The page is the driver's own; userspace maps it read-only, and the kernel only
-            // writes a buffer that binder.c is building.
-            unsafe {
-                page.as_page()
-                    .copy_from_user_slice_raw(&mut reader, pgoff, len)
-            }?;
-            copied = done + len;
-            Ok(())
-        },
-    );
+    let copy = |page: &SharedPage, pgoff, len, done| {
+        // SAFETY: The page is the driver's own; userspace maps it read-only, and the kernel only
+        // writes a buffer that binder.c is building.
+        unsafe {
+            page.as_page()
+                .copy_from_user_slice_raw(&mut reader, pgoff, len)
+        }?;
+        copied = done + len;
+        Ok(())
+    };
+    // SAFETY: `b` is a live buffer of `ra` for the call (precondition).
+    let _ = unsafe { ra.for_each_chunk(b, buffer_offset as usize, bytes, copy) };
     (bytes - copied) as c_ulong
 }
 
@@ -1236,22 +1303,19 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_buffer(
         return EINVAL.to_errno();
     }
     let ptr = ptr.cast::<u8>();
-    let res = ra.for_each_chunk(
-        b,
-        buffer_offset as usize,
-        bytes,
-        |page, pgoff, len, done| {
-            // SAFETY: `ptr + done .. + len` is within the caller's `bytes`; the page is the
-            // driver's own and the caller owns the buffer.
-            unsafe {
-                if to_buffer {
-                    page.as_page().write_raw(ptr.add(done), pgoff, len)
-                } else {
-                    page.as_page().read_raw(ptr.add(done), pgoff, len)
-                }
+    let copy = |page: &SharedPage, pgoff, len, done: usize| {
+        // SAFETY: `ptr + done .. + len` is within the caller's `bytes`; the page is the
+        // driver's own and the caller owns the buffer.
+        unsafe {
+            if to_buffer {
+                page.as_page().write_raw(ptr.add(done), pgoff, len)
+            } else {
+                page.as_page().read_raw(ptr.add(done), pgoff, len)
             }
-        },
-    );
+        }
+    };
+    // SAFETY: `b` is a live buffer of `ra` for the call (precondition).
+    let res = unsafe { ra.for_each_chunk(b, buffer_offset as usize, bytes, copy) };
     match res {
         Ok(()) => 0,
         Err(_) => EINVAL.to_errno(),
