@@ -215,9 +215,11 @@ macro_rules! alloc_debug {
 ///
 /// # Invariants
 ///
-/// `page` is only accessed with `owner.inner` locked (through [`Inner::page`] and
-/// [`Inner::set_page`]). `lru` is on the LRU `owner.freelist` exactly when the core's state of
-/// `index` is [`PageState::Lru`]; it is linked and unlinked with `owner.inner` locked.
+/// `page` is written only with `owner.inner` locked (through [`Inner::set_page`]), and read
+/// either with it locked (through [`Inner::page`]) or, while a buffer covering `index` is
+/// allocated, without it (through [`BinderAllocRust::live_page`]): no write happens then. `lru`
+/// is on the LRU `owner.freelist` exactly when the core's state of `index` is
+/// [`PageState::Lru`]; it is linked and unlinked with `owner.inner` locked.
 #[pin_data]
 struct Slot {
     #[pin]
@@ -231,8 +233,9 @@ impl_has_list_lru_entry! {
     impl HasListLruEntry for Slot { self.lru }
 }
 
-// SAFETY: `page` is only accessed under the owner's lock; `owner` points to a `Sync` object that
-// outlives the slot; the other fields are immutable.
+// SAFETY: `page` is written only under the owner's lock and never while a lock-free reader may
+// read it (type invariants); `owner` points to a `Sync` object that outlives the slot; the other
+// fields are immutable.
 unsafe impl Sync for Slot {}
 // SAFETY: As above; an `ARef<SharedPage>` may be dropped on any thread.
 unsafe impl Send for Slot {}
@@ -281,6 +284,11 @@ impl Inner {
     }
 
     /// Replaces the page installed at `index`; returns the previous one.
+    ///
+    /// No buffer that binder.c holds may cover `index`, so that no
+    /// [`BinderAllocRust::live_page`] reader can be reading it: the callers back `Absent`
+    /// indices (covered at most by buffers `new_buf` has not returned yet, as every returned
+    /// buffer's pages are backed), reclaim `Lru` ones and tear down after the last buffer.
     fn set_page(
         &mut self,
         index: usize,
@@ -288,7 +296,8 @@ impl Inner {
     ) -> Option<ARef<SharedPage>> {
         let slot = self.slots.get(index)?;
         // SAFETY: `&mut self` proves that the allocator lock is held and that no reference
-        // returned by `Inner::page` is alive; the LRU walker only reads `owner` and `index`.
+        // returned by `Inner::page` is alive; no lock-free reader reads this slot, as no buffer
+        // binder.c holds covers `index`; the LRU walker only reads `owner` and `index`.
         unsafe { core::mem::replace(&mut *slot.page.get(), page) }
     }
 
