@@ -20,7 +20,7 @@
 //! takes an mm lock while holding the allocator lock; the sender never takes any lock of the
 //! receiver's mm. Pages are allocated with no lock held (see [`BinderAllocRust::new_buf`]).
 //! The copies into and out of a live buffer take none of these locks (see
-//! [`BinderAllocRust::live_page`]).
+//! [`Slot::live_page`]).
 
 #[path = "../core/src/env_kernel.rs"]
 #[allow(
@@ -217,7 +217,7 @@ macro_rules! alloc_debug {
 ///
 /// `page` is written only with `owner.inner` locked (through [`Inner::set_page`]), and read
 /// either with it locked (through [`Inner::page`]) or, while a buffer covering `index` is
-/// allocated, without it (through [`BinderAllocRust::live_page`]): no write happens then. `lru`
+/// allocated, without it (through [`Slot::live_page`]): no write happens then. `lru`
 /// is on the LRU `owner.freelist` exactly when the core's state of `index` is
 /// [`PageState::Lru`]; it is linked and unlinked with `owner.inner` locked.
 #[pin_data]
@@ -231,6 +231,23 @@ struct Slot {
 
 impl_has_list_lru_entry! {
     impl HasListLruEntry for Slot { self.lru }
+}
+
+impl Slot {
+    /// The page of this slot, read without the allocator lock.
+    ///
+    /// # Safety
+    ///
+    /// The slot's index is covered by a buffer of its owner that stays allocated (not freed,
+    /// not released) while the returned reference is used.
+    unsafe fn live_page(&self) -> Option<&SharedPage> {
+        // SAFETY: The page is under an allocated buffer (precondition), so it is `InUse`:
+        // `new_buf` installed it before returning the buffer, and until the buffer is freed
+        // nothing writes this slot: `install_pages` only writes `Absent` slots, the shrinker
+        // only `Lru` ones, and `release` runs when binder is done with every buffer. Writers
+        // of other slots write other `UnsafeCell`s. So this read races with no write.
+        unsafe { (*self.page.get()).as_deref() }
+    }
 }
 
 // SAFETY: `page` is written only under the owner's lock and never while a lock-free reader may
@@ -285,10 +302,10 @@ impl Inner {
 
     /// Replaces the page installed at `index`; returns the previous one.
     ///
-    /// No buffer that binder.c holds may cover `index`, so that no
-    /// [`BinderAllocRust::live_page`] reader can be reading it: the callers back `Absent`
-    /// indices (covered at most by buffers `new_buf` has not returned yet, as every returned
-    /// buffer's pages are backed), reclaim `Lru` ones and tear down after the last buffer.
+    /// No buffer that binder.c holds may cover `index`, so that no [`Slot::live_page`] reader
+    /// can be reading it: the callers back `Absent` indices (covered at most by buffers
+    /// `new_buf` has not returned yet, as every returned buffer's pages are backed), reclaim
+    /// `Lru` ones and tear down after the last buffer.
     fn set_page(
         &mut self,
         index: usize,
@@ -362,7 +379,7 @@ pub struct BinderAllocRust {
     pid: i32,
     /// The slot array (`Inner::slots`), its length and the mapping's start, published by
     /// `mmap_handler` once the slots exist and never changed after: the copy paths read them
-    /// without the allocator lock (see [`BinderAllocRust::live_page`]). Null before `mmap`.
+    /// without the allocator lock (see [`Slot::live_page`]). Null before `mmap`.
     slots_base: Atomic<*const Slot>,
     slots_len: Atomic<usize>,
     vm_start: Atomic<usize>,
@@ -532,21 +549,22 @@ impl BinderAllocRust {
             );
         })?;
         let hint = guard.core.as_ref().map_or(0, Allocator::reserve_hint);
-        let mut node = guard.spare_node.take();
-        if hint > 0 || node.is_none() {
-            drop(guard);
-            if hint > 0 {
-                reserve = NodeReserve::new(hint, GFP_KERNEL)?;
+        let node = match guard.spare_node.take() {
+            Some(node) if hint == 0 => node,
+            spare => {
+                drop(guard);
+                if hint > 0 {
+                    reserve = NodeReserve::new(hint, GFP_KERNEL)?;
+                }
+                let node = match spare {
+                    Some(node) => node,
+                    None => RBTreeNodeReservation::new(GFP_KERNEL)?,
+                };
+                // The core rechecks everything checked above; if the arena filled up
+                // meanwhile, it grows under the mutex.
+                guard = self.inner.lock();
+                node
             }
-            if node.is_none() {
-                node = Some(RBTreeNodeReservation::new(GFP_KERNEL)?);
-            }
-            // The core rechecks everything checked above; if the arena filled up meanwhile,
-            // it grows under the mutex.
-            guard = self.inner.lock();
-        }
-        let Some(node) = node else {
-            return Err(ENOMEM);
         };
         let res = self.new_buf_locked(&mut guard, req, pid, &mut reserve, node);
         drop(guard);
@@ -750,27 +768,21 @@ impl BinderAllocRust {
             && (!view.allow_user_free || !view.has_transaction)
     }
 
-    /// The page of slot `index`, read without the allocator lock; `None` before `mmap` or
-    /// past the mapping.
-    ///
-    /// # Safety
-    ///
-    /// Page `index` is covered by a buffer of this allocator that stays allocated (not freed,
-    /// not released) while the returned reference is used.
-    unsafe fn live_page(&self, index: usize) -> Option<&SharedPage> {
+    /// The slots and the mapping's start, as `mmap_handler` published them for the lock-free
+    /// copy paths; `None` before `mmap`. Read once per copy.
+    fn published_slots(&self) -> Option<(&[Slot], usize)> {
         let base = self.slots_base.load(Acquire);
-        if base.is_null() || index >= self.slots_len.load(Relaxed) {
+        if base.is_null() {
             return None;
         }
-        // SAFETY: `base` points to `slots_len` initialised slots (published by `mmap_handler`
-        // after they were), which are neither moved nor freed before `self` is dropped.
-        let slot = unsafe { &*base.add(index) };
-        // SAFETY: The page is under an allocated buffer (precondition), so it is `InUse`:
-        // `new_buf` installed it before returning the buffer, and until the buffer is freed
-        // nothing writes this slot: `install_pages` only writes `Absent` slots, the shrinker
-        // only `Lru` ones, and `release` runs when binder is done with every buffer. Writers
-        // of other slots write other `UnsafeCell`s. So this read races with no write.
-        unsafe { (*slot.page.get()).as_deref() }
+        // `slots_len` and `vm_start` were stored before `slots_base` was published (release).
+        let len = self.slots_len.load(Relaxed);
+        // SAFETY: `base` points to `len` initialised slots (published by `mmap_handler` after
+        // they were), which are neither moved nor freed before `self` is dropped. Slots are
+        // only ever shared (`Inner` reaches them through `KVec::get` too); what changes in
+        // them is behind `UnsafeCell` (`page`) or `Opaque` (`lru`).
+        let slots = unsafe { core::slice::from_raw_parts(base, len) };
+        Some((slots, self.vm_start.load(Relaxed)))
     }
 
     /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
@@ -800,11 +812,7 @@ impl BinderAllocRust {
         } else {
             None
         };
-        // `vm_start` was stored before `slots_base` was published (release).
-        if self.slots_base.load(Acquire).is_null() {
-            return Err(EINVAL);
-        }
-        let vm_start = self.vm_start.load(Relaxed);
+        let (slots, vm_start) = self.published_slots().ok_or(EINVAL)?;
         let start = buffer_view(cbuf)
             .user_data
             .wrapping_sub(vm_start)
@@ -815,9 +823,10 @@ impl BinderAllocRust {
             let pos = start.wrapping_add(done);
             let index = pos / PAGE_SIZE;
             let pgoff = pos % PAGE_SIZE;
+            let slot = slots.get(index).ok_or(EINVAL)?;
             // SAFETY: `pos` is inside `cbuf` (the caller checked the range) and `cbuf` stays
             // allocated during the call (precondition).
-            let page = unsafe { self.live_page(index) }.ok_or(EINVAL)?;
+            let page = unsafe { slot.live_page() }.ok_or(EINVAL)?;
             if let Some(mm) = &mm {
                 let addr = vm_start + index * PAGE_SIZE;
                 match self.vma_page(mm, addr, page, GupFlags::NONE) {
