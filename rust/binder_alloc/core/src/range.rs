@@ -320,7 +320,10 @@ impl Allocator {
         if buffer_size == 0 || buffer_size > MAX_BUFFER_SIZE || buffer_size & (PAGE_SIZE - 1) != 0 {
             return Err(EINVAL);
         }
-        let mut nodes = KVec::with_capacity(16, flags)?;
+        // Room for the first buffer and the remainder it splits off; the arena grows (by
+        // doubling, see `reserve_hint`) as buffers are allocated. An idle process keeps the
+        // metadata small (C allocates one `struct binder_buffer` at mmap).
+        let mut nodes = KVec::with_capacity(2, flags)?;
         nodes.push(Node::ZEROED, flags)?;
         let pages = KVec::from_elem(PageState::Absent, buffer_size / PAGE_SIZE, flags)?;
         let mut alloc = Allocator {
@@ -449,7 +452,7 @@ impl Allocator {
         if self.arena.has_room() {
             0
         } else {
-            (self.arena.nodes.len() * 2).max(16)
+            (self.arena.nodes.len() * 2).max(4)
         }
     }
 
