@@ -5,9 +5,10 @@
 //! `binder_alloc_shim.c` implements `binder_alloc.h` by calling the `rust_binder_alloc_*`
 //! functions of this file. The bookkeeping (range allocator, async space, oneway spam detection,
 //! page states) is the pure core in `../core/src/`; this file executes what the core decides under
-//! the real locks: it owns one page slot per page index of the mapping (the driver's own page
-//! reference and its LRU entry), backs new buffers, maps backed pages from `->fault()`, puts freed
-//! pages on the LRU and lets the shrinker reclaim them.
+//! the real locks: it owns one page slot per page index of the mapping (a pointer to the
+//! [`PageMeta`] of the installed page: the driver's own page reference and its LRU entry), backs
+//! new buffers, maps backed pages from `->fault()`, puts freed pages on the LRU and lets the
+//! shrinker reclaim them.
 //!
 //! # Lock order
 //!
@@ -211,29 +212,53 @@ macro_rules! alloc_debug {
     };
 }
 
-/// One page index of the mapping: the driver's page for it and its LRU entry.
+/// One installed page: the driver's page reference and its LRU entry (C's
+/// `struct binder_shrinker_mdata`, which C reaches through `page->private`).
 ///
-/// # Invariants
-///
-/// `page` is written only with `owner.inner` locked (through [`Inner::set_page`]), and read
-/// either with it locked (through [`Inner::page`]) or, while a buffer covering `index` is
-/// allocated, without it (through [`Slot::live_page`]): no write happens then. `lru`
-/// is on the LRU `owner.freelist` exactly when the core's state of `index` is
+/// Allocated with its page in [`BinderAllocRust::install_pages`] and freed with it (reclaim or
+/// teardown); never moved in between (it is pinned in its box), so the LRU may hold its entry.
+/// `lru` is on the LRU `owner.freelist` exactly when the core's state of `index` is
 /// [`PageState::Lru`]; it is linked and unlinked with `owner.inner` locked.
 #[pin_data]
-struct Slot {
+struct PageMeta {
     #[pin]
     lru: ListLruEntry,
-    page: UnsafeCell<Option<ARef<SharedPage>>>,
+    page: ARef<SharedPage>,
     owner: *const BinderAllocRust,
     index: usize,
 }
 
 impl_has_list_lru_entry! {
-    impl HasListLruEntry for Slot { self.lru }
+    impl HasListLruEntry for PageMeta { self.lru }
+}
+
+// SAFETY: `owner` points to a `Sync` object that outlives the metadata (the allocator frees its
+// pages before it is freed); the other fields are immutable or (`lru`) protected by the LRU
+// lock.
+unsafe impl Sync for PageMeta {}
+// SAFETY: As above; an `ARef<SharedPage>` may be dropped on any thread.
+unsafe impl Send for PageMeta {}
+
+/// The installed page of one page index of the mapping, if any: 8 bytes per index, as C's
+/// `alloc->pages[]`.
+///
+/// # Invariants
+///
+/// `meta` is written only with the owner's allocator lock held (through [`Inner::set_page`]),
+/// and read either with it held (through [`Inner::meta`]) or, while a buffer covering the
+/// index is allocated, without it (through [`Slot::live_page`]): no write happens then.
+struct Slot {
+    meta: UnsafeCell<Option<Pin<KBox<PageMeta>>>>,
 }
 
 impl Slot {
+    /// A slot with no page.
+    fn empty() -> Slot {
+        Slot {
+            meta: UnsafeCell::new(None),
+        }
+    }
+
     /// The page of this slot, read without the allocator lock.
     ///
     /// # Safety
@@ -245,16 +270,16 @@ impl Slot {
         // `new_buf` installed it before returning the buffer, and until the buffer is freed
         // nothing writes this slot: `install_pages` only writes `Absent` slots, the shrinker
         // only `Lru` ones, and `release` runs when binder is done with every buffer. Writers
-        // of other slots write other `UnsafeCell`s. So this read races with no write.
-        unsafe { (*self.page.get()).as_deref() }
+        // of other slots write other `UnsafeCell`s. So this read races with no write, and the
+        // metadata it points to is not freed while the reference is used.
+        unsafe { (*self.meta.get()).as_deref().map(|m| &*m.page) }
     }
 }
 
-// SAFETY: `page` is written only under the owner's lock and never while a lock-free reader may
-// read it (type invariants); `owner` points to a `Sync` object that outlives the slot; the other
-// fields are immutable.
+// SAFETY: `meta` is written only under the owner's lock and never while a lock-free reader may
+// read it (type invariants); what it points to is `Sync`.
 unsafe impl Sync for Slot {}
-// SAFETY: As above; an `ARef<SharedPage>` may be dropped on any thread.
+// SAFETY: As above; the metadata may be dropped on any thread.
 unsafe impl Send for Slot {}
 
 /// State protected by the allocator lock.
@@ -263,9 +288,10 @@ struct Inner {
     core: Option<Allocator>,
     /// Start of the mapping (`alloc->vm_start`), invariant once `core` is set.
     vm_start: usize,
-    /// One slot per page index; allocated at `mmap` and never resized, so slot addresses (which
-    /// the LRU holds) are stable until [`BinderAllocRust::release`].
-    slots: KVec<Slot>,
+    /// One slot per page index; allocated at `mmap` and never resized, so that the lock-free
+    /// copy paths can read it (see [`BinderAllocRust::published_slots`]) until `self` is
+    /// dropped. `kvmalloc`ed, as C's `alloc->pages`.
+    slots: KVVec<Slot>,
     /// Offset of every allocated buffer to its C `struct binder_buffer`.
     buffers: RBTree<usize, BufferPtr>,
     /// The node of the last buffer freed, kept for the next allocation: in the steady state
@@ -292,15 +318,21 @@ enum VmaPage {
 }
 
 impl Inner {
-    /// The page installed at `index`, if any. `&self` proves that the allocator lock is held.
-    fn page(&self, index: usize) -> Option<&ARef<SharedPage>> {
+    /// The metadata of the page installed at `index`, if any. `&self` proves that the allocator
+    /// lock is held.
+    fn meta(&self, index: usize) -> Option<&PageMeta> {
         let slot = self.slots.get(index)?;
         // SAFETY: `Inner` is only reachable through the allocator lock, so the lock is held for
         // the lifetime of `&self`; writers need `&mut Inner`, which cannot coexist with it.
-        unsafe { (*slot.page.get()).as_ref() }
+        unsafe { (*slot.meta.get()).as_deref() }
     }
 
-    /// Replaces the page installed at `index`; returns the previous one.
+    /// The page installed at `index`, if any.
+    fn page(&self, index: usize) -> Option<&ARef<SharedPage>> {
+        self.meta(index).map(|m| &m.page)
+    }
+
+    /// Replaces the page (with its metadata) installed at `index`; returns the previous one.
     ///
     /// No buffer that binder.c holds may cover `index`, so that no [`Slot::live_page`] reader
     /// can be reading it: the callers back `Absent` indices (covered at most by buffers
@@ -309,13 +341,14 @@ impl Inner {
     fn set_page(
         &mut self,
         index: usize,
-        page: Option<ARef<SharedPage>>,
-    ) -> Option<ARef<SharedPage>> {
+        meta: Option<Pin<KBox<PageMeta>>>,
+    ) -> Option<Pin<KBox<PageMeta>>> {
         let slot = self.slots.get(index)?;
         // SAFETY: `&mut self` proves that the allocator lock is held and that no reference
-        // returned by `Inner::page` is alive; no lock-free reader reads this slot, as no buffer
-        // binder.c holds covers `index`; the LRU walker only reads `owner` and `index`.
-        unsafe { core::mem::replace(&mut *slot.page.get(), page) }
+        // returned by `Inner::meta` is alive; no lock-free reader reads this slot, as no buffer
+        // binder.c holds covers `index`. The metadata taken out is only moved as a box: it
+        // stays where it is, for an LRU walker that still holds it (see `free_page`).
+        unsafe { core::mem::replace(&mut *slot.meta.get(), meta) }
     }
 
     /// The user address of page `index`.
@@ -379,9 +412,11 @@ pub struct BinderAllocRust {
     pid: i32,
     /// The slot array (`Inner::slots`), its length and the mapping's start, published by
     /// `mmap_handler` once the slots exist and never changed after: the copy paths read them
-    /// without the allocator lock (see [`Slot::live_page`]). Null before `mmap`.
+    /// without the allocator lock (see [`Slot::live_page`]). Null before `mmap`. The length is
+    /// at most `MAX_BUFFER_SIZE / PAGE_SIZE`; as a `u32` it shares a word with `pid`, which
+    /// keeps this state at 256 bytes (kmalloc-256) on configs without lock debugging.
     slots_base: Atomic<*const Slot>,
-    slots_len: Atomic<usize>,
+    slots_len: Atomic<u32>,
     vm_start: Atomic<usize>,
     /// The allocator lock.
     #[pin]
@@ -395,10 +430,10 @@ unsafe impl Send for BinderAllocRust {}
 unsafe impl Sync for BinderAllocRust {}
 
 impl BinderAllocRust {
-    fn freelist(&self) -> &ListLru<Slot> {
+    fn freelist(&self) -> &ListLru<PageMeta> {
         // SAFETY: `freelist` is `alloc->freelist`, initialised with `list_lru_init()` before any
         // allocator exists (binder_alloc_shrinker_init() or the KUnit test's init), destroyed
-        // after all of them, and only ever holds `Slot`s.
+        // after all of them, and only ever holds `PageMeta`s.
         unsafe { ListLru::from_raw(self.freelist) }
     }
 
@@ -423,14 +458,15 @@ impl BinderAllocRust {
 
     /// Puts the page at `index` on the LRU, if there is one.
     fn lru_add(&self, inner: &Inner, index: usize) {
-        let (Some(slot), Some(page)) = (inner.slots.get(index), inner.page(index)) else {
+        let Some(meta) = inner.meta(index) else {
             return;
         };
         self.trace_page(binder_alloc_rust_trace_free_lru_start, index);
-        // SAFETY: The slot stays at its address until release, which takes it off the list
-        // first, before the list is destroyed; the slot is on no other list. `nid` is the node
-        // of its page, which `lru_del` passes too (the page does not change while on the LRU).
-        let added = unsafe { self.freelist().add(slot, page.as_page().nid()) };
+        // SAFETY: The metadata is pinned and freed only after it left the list (the shrinker
+        // isolates it first, `release` deletes it first), and every allocator is released
+        // before the list is destroyed; it is on no other list. `nid` is the node of its page,
+        // which `lru_del` passes too (the page does not change while on the LRU).
+        let added = unsafe { self.freelist().add(meta, meta.page.as_page().nid()) };
         if !added {
             pr_warn!("{}: page {} already on the LRU\n", self.pid, index);
         }
@@ -439,12 +475,12 @@ impl BinderAllocRust {
 
     /// Takes the page at `index` off the LRU, if there is one.
     fn lru_del(&self, inner: &Inner, index: usize) {
-        let (Some(slot), Some(page)) = (inner.slots.get(index), inner.page(index)) else {
+        let Some(meta) = inner.meta(index) else {
             return;
         };
         self.trace_page(binder_alloc_rust_trace_alloc_lru_start, index);
         // SAFETY: `nid` is the node given to `add`.
-        let removed = unsafe { self.freelist().del(slot, page.as_page().nid()) };
+        let removed = unsafe { self.freelist().del(meta, meta.page.as_page().nid()) };
         if !removed {
             pr_warn!("{}: page {} was not on the LRU\n", self.pid, index);
         }
@@ -470,26 +506,19 @@ impl BinderAllocRust {
         }
         let buffer_size = (vma.end() - vma.start()).min(MAX_BUFFER_SIZE);
         let npages = buffer_size / PAGE_SIZE;
+        // `buffer_size` is capped at `MAX_BUFFER_SIZE`, so this cannot fail.
+        let npages_u32 = u32::try_from(npages).map_err(|_| fail(EINVAL, "buffer size"))?;
 
         // Allocate everything before taking the lock.
         let core =
             Allocator::new(buffer_size, GFP_KERNEL).map_err(|e| fail(e, "alloc page array"))?;
-        let mut slots = KVec::<Slot>::with_capacity(npages, GFP_KERNEL)
+        let mut slots = KVVec::<Slot>::with_capacity(npages, GFP_KERNEL)
             .map_err(|_| fail(ENOMEM, "alloc page array"))?;
-        for index in 0..npages {
-            let init = pin_init!(Slot {
-                lru <- ListLruEntry::new(),
-                page: UnsafeCell::new(None),
-                owner: ptr::from_ref(self),
-                index,
-            });
-            let spare = slots.spare_capacity_mut().as_mut_ptr().cast::<Slot>();
-            // SAFETY: The capacity is `npages` and `index < npages` elements are initialised, so
-            // `spare` is valid uninitialised memory for one `Slot`. It never moves: the vector is
-            // never grown, and its heap buffer stays put when the `KVec` itself is moved.
-            unsafe { pin_init::raw_init(spare, init) };
-            // SAFETY: The element at `len` was just initialised.
-            unsafe { slots.inc_len(1) };
+        for _ in 0..npages {
+            // Cannot fail: the capacity is `npages`.
+            slots
+                .push(Slot::empty(), GFP_KERNEL)
+                .map_err(|_| fail(ENOMEM, "alloc page array"))?;
         }
 
         let mut inner = self.inner.lock();
@@ -502,7 +531,7 @@ impl BinderAllocRust {
         // Publish for the lock-free copy paths; the slots' heap buffer stays put until `self`
         // is dropped.
         self.vm_start.store(vma.start(), Relaxed);
-        self.slots_len.store(inner.slots.len(), Relaxed);
+        self.slots_len.store(npages_u32, Relaxed);
         self.slots_base.store(inner.slots.as_ptr(), Release);
         inner.vma_id = vma_id(vma);
         inner.core = Some(core);
@@ -662,16 +691,25 @@ impl BinderAllocRust {
             }
             self.trace_page(binder_alloc_rust_trace_alloc_page_start, index);
             let page = SharedPage::alloc(GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO)?;
+            let meta = KBox::pin_init(
+                pin_init!(PageMeta {
+                    lru <- ListLruEntry::new(),
+                    page,
+                    owner: ptr::from_ref(self),
+                    index,
+                }),
+                GFP_KERNEL,
+            )?;
             let mut guard = self.inner.lock();
             let inner = &mut *guard;
             let core = inner.core.as_mut().ok_or(ESRCH)?;
             let actions = core.page_event(index, PageEvent::Installed)?;
-            // `DiscardNewPage`: another allocation backed the index first; `page` is dropped
-            // below, after the lock.
+            // `DiscardNewPage`: another allocation backed the index first; the new page is
+            // dropped below, after the lock.
             let unused = if actions.contains(PageAction::StorePage) {
-                inner.set_page(index, Some(page))
+                inner.set_page(index, Some(meta))
             } else {
-                Some(page)
+                Some(meta)
             };
             drop(guard);
             drop(unused);
@@ -776,7 +814,7 @@ impl BinderAllocRust {
             return None;
         }
         // `slots_len` and `vm_start` were stored before `slots_base` was published (release).
-        let len = self.slots_len.load(Relaxed);
+        let len = self.slots_len.load(Relaxed) as usize;
         // SAFETY: `base` points to `len` initialised slots (published by `mmap_handler` after
         // they were), which are neither moved nor freed before `self` is dropped. Slots are
         // only ever shared (`Inner` reaches them through `KVec::get` too); what changes in
@@ -1040,14 +1078,15 @@ fn buffer_view(cbuf: NonNull<CBinderBuffer>) -> CBufferView {
 /// Trylocks the receiver's mmap lock, then the allocator lock; on success isolates the item,
 /// drops the LRU lock, zaps the receiver's PTE for the index under both locks (so that a fault
 /// cannot map the page again) and frees the page after unlocking.
-fn free_page(item: LruWalkItem<'_, Slot>) -> LruWalkResult<'_> {
-    let slot = item.item();
-    let index = slot.index;
-    // SAFETY: The slot is on the LRU, whose lock the walker holds, so its owner is alive:
-    // `release` takes every slot off the LRU, under that lock and under the allocator lock,
+fn free_page(item: LruWalkItem<'_, PageMeta>) -> LruWalkResult<'_> {
+    let meta = item.item();
+    let index = meta.index;
+    let item_ptr = item.item_ptr();
+    // SAFETY: The metadata is on the LRU, whose lock the walker holds, so its owner is alive:
+    // `release` takes every page off the LRU, under that lock and under the allocator lock,
     // before the owner is freed. From the allocator lock taken below until it is dropped, the
     // owner cannot be released either.
-    let owner: &BinderAllocRust = unsafe { &*slot.owner };
+    let owner: &BinderAllocRust = unsafe { &*meta.owner };
 
     let Some(mm) = owner.mm.mmget_not_zero() else {
         return item.skip();
@@ -1076,8 +1115,13 @@ fn free_page(item: LruWalkItem<'_, Slot>) -> LruWalkResult<'_> {
         _ => return item.skip(),
     }
     owner.trace_page(binder_alloc_rust_trace_unmap_kernel_start, index);
+    // The slot's metadata is the item being walked (an `Lru` index has its page installed and
+    // on the LRU); the box is moved, not freed, until after the item left the list.
     let page = inner.set_page(index, None);
     owner.trace_page(binder_alloc_rust_trace_unmap_kernel_end, index);
+    if !page.as_deref().is_some_and(|m| ptr::eq(m, item_ptr)) {
+        pr_err!("{}: LRU page {} is not the slot's\n", owner.pid, index);
+    }
 
     let removed = item.isolate_and_unlock();
 
@@ -1093,7 +1137,9 @@ fn free_page(item: LruWalkItem<'_, Slot>) -> LruWalkResult<'_> {
     drop(guard);
     drop(mmap);
     drop(mm);
-    // The page is freed last, with no lock held.
+    // The page and its metadata (the walked item, off the list since `isolate_and_unlock`)
+    // are freed last, with no lock held; the walker does not touch the item again after
+    // `LRU_REMOVED_RETRY`.
     drop(page);
     removed.removed_retry()
 }
@@ -1109,9 +1155,9 @@ unsafe impl Send for BinderShrinker {}
 unsafe impl Sync for BinderShrinker {}
 
 impl BinderShrinker {
-    fn lru(&self) -> &ListLru<Slot> {
+    fn lru(&self) -> &ListLru<PageMeta> {
         // SAFETY: The freelist is initialised before the shrinker is registered, destroyed after
-        // it is freed, and holds only `Slot`s.
+        // it is freed, and holds only `PageMeta`s.
         unsafe { ListLru::from_raw(self.freelist) }
     }
 }
@@ -1169,7 +1215,7 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
         inner <- new_mutex!(Inner {
             core: None,
             vm_start: 0,
-            slots: KVec::new(),
+            slots: KVVec::new(),
             buffers: RBTree::new(),
             spare_node: None,
             vma_id: (0, 0),
@@ -1511,7 +1557,7 @@ pub unsafe extern "C" fn rust_binder_alloc_print_pages(
 ///
 /// # Safety
 ///
-/// `item` is the entry of a [`Slot`] on `lru`, whose lock is held by the walker; the result is
+/// `item` is the entry of a [`PageMeta`] on `lru`, whose lock is held by the walker; the result is
 /// returned to the walker.
 #[no_mangle]
 pub unsafe extern "C" fn rust_binder_alloc_free_page(
@@ -1519,7 +1565,7 @@ pub unsafe extern "C" fn rust_binder_alloc_free_page(
     lru: *mut bindings::list_lru_one,
 ) -> bindings::lru_status {
     // SAFETY: By the precondition.
-    let item = unsafe { LruWalkItem::<Slot>::from_raw(item, lru) };
+    let item = unsafe { LruWalkItem::<PageMeta>::from_raw(item, lru) };
     free_page(item).status().as_raw()
 }
 
@@ -1527,7 +1573,7 @@ pub unsafe extern "C" fn rust_binder_alloc_free_page(
 ///
 /// # Safety
 ///
-/// `freelist` is initialised, holds only slots of this allocator and outlives the shrinker;
+/// `freelist` is initialised, holds only pages of this allocator and outlives the shrinker;
 /// `shrinker` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn rust_binder_alloc_shrinker_init(
