@@ -535,11 +535,77 @@ static void binder_alloc_fault_test_gup_copy_strategy(struct kunit *test)
 	vm_munmap(anon, FAULT_TEST_MMAP_SIZE);
 }
 
+/* Unmaps @len bytes at @uaddr of the mapping, as MADV_DONTNEED does. */
+static void fault_test_zap(struct mm_struct *mm, unsigned long uaddr,
+			   unsigned long len)
+{
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, uaddr);
+	if (vma)
+		zap_vma_range(vma, uaddr, len);
+	mmap_read_unlock(mm);
+}
+
+/*
+ * A fault maps the faulting page and, around it (the aligned 64 KiB
+ * window), the other pages under live buffers; not pages on the LRU and
+ * not holes. Here buffer A covers pages 0-2, buffer B covered pages 2-4
+ * and was freed (3 and 4 are on the LRU), nothing is past page 4. A read
+ * of page 0 maps pages 0-2 only.
+ */
+static void binder_alloc_fault_test_fault_around(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	struct mm_struct *mm = current->mm;
+	struct binder_buffer *a, *b;
+	struct page *page;
+	unsigned long i;
+	long n;
+
+	a = fault_test_new_filled(test);
+	b = binder_alloc_new_buf(&priv->alloc, 2 * PAGE_SIZE, 0, 0, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(b));
+	KUNIT_ASSERT_EQ(test, b->user_data, a->user_data + FAULT_TEST_BUF_SIZE);
+	binder_alloc_free_buf(&priv->alloc, b);
+	KUNIT_EXPECT_EQ(test, binder_alloc_page_state(&priv->alloc, 2),
+			BINDER_PAGE_IN_USE);
+	KUNIT_EXPECT_EQ(test, binder_alloc_page_state(&priv->alloc, 3),
+			BINDER_PAGE_ON_LRU);
+	KUNIT_EXPECT_EQ(test, binder_alloc_page_state(&priv->alloc, 4),
+			BINDER_PAGE_ON_LRU);
+	KUNIT_EXPECT_EQ(test, binder_alloc_page_state(&priv->alloc, 5),
+			BINDER_PAGE_ABSENT);
+
+	for (i = 0; i < 6; i++) {
+		n = fault_test_gup(mm, a->user_data + i * PAGE_SIZE, FOLL_NOFAULT, &page);
+		KUNIT_EXPECT_EQ_MSG(test, n, -EFAULT, "page %lu mapped before the read", i);
+		if (n == 1)
+			put_page(page);
+	}
+	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, a->user_data, 1), 0);
+	for (i = 0; i < 6; i++) {
+		n = fault_test_gup(mm, a->user_data + i * PAGE_SIZE, FOLL_NOFAULT, &page);
+		KUNIT_EXPECT_EQ_MSG(test, n, i < 3 ? 1 : -EFAULT, "page %lu", i);
+		if (n == 1)
+			put_page(page);
+	}
+	/* What fault-around mapped is the buffer's content. */
+	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, a->user_data, FAULT_TEST_BUF_SIZE), 0);
+	KUNIT_EXPECT_MEMEQ(test, priv->readback, priv->pattern, FAULT_TEST_BUF_SIZE);
+
+	binder_alloc_free_buf(&priv->alloc, a);
+	fault_test_unmap(priv);
+}
+
 /*
  * The debug check (alloc_debug_gup_check) runs when the receiver frees a
  * buffer: each page of the buffer that the receiver mapped is looked up
  * with FOLL_NOFAULT and compared with the slot's page. Here one of three
- * pages is mapped: one "same" and two "not mapped" results, no mismatch.
+ * pages stays mapped (the read maps all three, fault-around; two are then
+ * unmapped as MADV_DONTNEED does): one "same" and two "not mapped"
+ * results, no mismatch.
  */
 static void binder_alloc_fault_test_debug_gup_check(struct kunit *test)
 {
@@ -555,6 +621,7 @@ static void binder_alloc_fault_test_debug_gup_check(struct kunit *test)
 	binder_alloc_set_debug_gup_check(true);
 	buffer = fault_test_new_filled(test);
 	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, buffer->user_data, 1), 0);
+	fault_test_zap(current->mm, buffer->user_data + PAGE_SIZE, 2 * PAGE_SIZE);
 	binder_alloc_free_buf(&priv->alloc, buffer);
 	binder_alloc_set_debug_gup_check(false);
 
@@ -676,6 +743,7 @@ static struct kunit_case binder_alloc_fault_test_cases[] = {
 	KUNIT_CASE(binder_alloc_fault_test_fault_races_shrinker),
 	KUNIT_CASE(binder_alloc_fault_test_sender_takes_no_receiver_mm_lock),
 #if IS_ENABLED(CONFIG_ANDROID_BINDER_ALLOC_RUST)
+	KUNIT_CASE(binder_alloc_fault_test_fault_around),
 	KUNIT_CASE(binder_alloc_fault_test_gup_copy_strategy),
 	KUNIT_CASE(binder_alloc_fault_test_debug_gup_check),
 #endif

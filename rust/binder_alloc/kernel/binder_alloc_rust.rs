@@ -7,8 +7,8 @@
 //! page states) is the pure core in `../core/src/`; this file executes what the core decides under
 //! the real locks: it owns one page slot per page index of the mapping (a pointer to the
 //! [`PageMeta`] of the installed page: the driver's own page reference and its LRU entry), backs
-//! new buffers, maps backed pages from `->fault()`, puts freed pages on the LRU and lets the
-//! shrinker reclaim them.
+//! new buffers, maps backed pages from `->fault()` (with the live pages around the faulting one),
+//! puts freed pages on the LRU and lets the shrinker reclaim them.
 //!
 //! # Lock order
 //!
@@ -77,6 +77,7 @@ use kernel::{
         ShrinkerFlags,
         ShrinkerRegistration, //
     },
+    sizes::SZ_64K,
     sync::{
         aref::ARef,
         atomic::{
@@ -194,6 +195,14 @@ extern "C" {
     fn binder_alloc_rust_trace_unmap_kernel_start(alloc: *mut CBinderAlloc, index: usize);
     fn binder_alloc_rust_trace_unmap_kernel_end(alloc: *mut CBinderAlloc, index: usize);
 }
+
+/// Pages a fault maps around the faulting one ([`BinderAllocRust::fault_around`]): the mm's
+/// default `fault_around_bytes`, 64 KiB (16 pages of 4 KiB).
+const FAULT_AROUND_PAGES: usize = if PAGE_SIZE < SZ_64K {
+    SZ_64K / PAGE_SIZE
+} else {
+    1
+};
 
 /// `BINDER_DEBUG_USER_ERROR` of `binder_alloc.c`.
 const DEBUG_USER_ERROR: u32 = 1 << 0;
@@ -998,11 +1007,47 @@ impl BinderAllocRust {
         {
             return VmFaultReason::SIGBUS;
         }
-        match inner.page(index) {
+        let ret = match inner.page(index) {
             // Inserted under the allocator lock, which the shrinker holds across clearing the
             // slot and zapping the PTE: a reclaimed page can never be mapped.
             Some(page) => vmf.insert_page(&page.as_page()),
-            None => VmFaultReason::SIGBUS,
+            None => return VmFaultReason::SIGBUS,
+        };
+        if ret == VmFaultReason::NOPAGE {
+            self.fault_around(inner, vmf, index);
+        }
+        ret
+    }
+
+    /// Fault-around: after page `index` was mapped by a fault, maps the other pages of the
+    /// aligned window of [`FAULT_AROUND_PAGES`] around it that are under a live buffer.
+    ///
+    /// A receiver reads what it was sent, often several buffers in a row; without this it
+    /// would take one fault per page it touches first, where C's sender inserted the pages
+    /// beforehand. Only `InUse` pages are mapped: never a hole (it keeps its `SIGBUS`), a page
+    /// on the LRU or anything outside the VMA. It runs in the faulting task, with the lock the
+    /// mm core holds for the fault and the allocator lock, as for the faulting page, so the
+    /// shrinker (which zaps under both) cannot have freed a page mapped here; the sender's path
+    /// still never touches the receiver's mm. A page already mapped is left alone (`EBUSY`).
+    fn fault_around(&self, inner: &Inner, vmf: &VmFault<'_>, index: usize) {
+        let (Some(core), Some(vma)) = (inner.core.as_ref(), vmf.vma().as_mixedmap_vma()) else {
+            return;
+        };
+        let first = index - index % FAULT_AROUND_PAGES;
+        let end = (first + FAULT_AROUND_PAGES).min(core.page_count());
+        for i in (first..end).filter(|&i| i != index) {
+            if core.page_state(i) != Some(PageState::InUse) {
+                continue;
+            }
+            let addr = inner.page_addr(i);
+            if addr < vma.start() || addr >= vma.end() {
+                continue;
+            }
+            if let Some(page) = inner.page(i) {
+                // Errors are not the faulting task's: `EBUSY` (already mapped) is expected,
+                // and on `ENOMEM` the page is simply faulted in later.
+                let _ = vma.vm_insert_page(addr, &page.as_page());
+            }
         }
     }
 
