@@ -56,7 +56,7 @@ enum binder_alloc_gup_result {
 	BINDER_ALLOC_GUP_RESULTS,
 };
 
-/* Fields of a new buffer, set by binder_alloc_rust_buffer_new(). */
+/* Fields of a new buffer, set by binder_alloc_rust_buffer_init(). */
 struct binder_alloc_rust_buffer_init {
 	unsigned long user_data;
 	size_t data_size;
@@ -130,8 +130,9 @@ bool rust_binder_alloc_first_free(struct binder_alloc_rust *ra,
 void binder_alloc_rust_set_mapped(struct binder_alloc *alloc,
 				  unsigned long vm_start, size_t buffer_size,
 				  bool mapped);
-struct binder_buffer *
-binder_alloc_rust_buffer_new(const struct binder_alloc_rust_buffer_init *init);
+struct binder_buffer *binder_alloc_rust_buffer_alloc(void);
+void binder_alloc_rust_buffer_init(struct binder_buffer *buffer,
+				   const struct binder_alloc_rust_buffer_init *init);
 void binder_alloc_rust_buffer_delete(struct binder_buffer *buffer);
 void binder_alloc_rust_buffer_view(const struct binder_buffer *buffer,
 				   struct binder_alloc_rust_buffer_view *view);

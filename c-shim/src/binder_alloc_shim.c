@@ -295,8 +295,11 @@ void binder_alloc_rust_set_mapped(struct binder_alloc *alloc,
 	smp_store_release(&alloc->mapped, mapped);
 }
 
-struct binder_buffer *
-binder_alloc_rust_buffer_new(const struct binder_alloc_rust_buffer_init *init)
+/*
+ * A zeroed buffer, allocated by the Rust allocator before it takes its lock,
+ * as binder_alloc_new_buf() allocates its next buffer before mutex_lock().
+ */
+struct binder_buffer *binder_alloc_rust_buffer_alloc(void)
 {
 	struct binder_buffer *buffer;
 
@@ -306,6 +309,13 @@ binder_alloc_rust_buffer_new(const struct binder_alloc_rust_buffer_init *init)
 
 	INIT_LIST_HEAD(&buffer->entry);
 	RB_CLEAR_NODE(&buffer->rb_node);
+	return buffer;
+}
+
+/* Sets the fields of a buffer from binder_alloc_rust_buffer_alloc(). */
+void binder_alloc_rust_buffer_init(struct binder_buffer *buffer,
+				   const struct binder_alloc_rust_buffer_init *init)
+{
 	buffer->user_data = init->user_data;
 	buffer->data_size = init->data_size;
 	buffer->offsets_size = init->offsets_size;
@@ -313,7 +323,6 @@ binder_alloc_rust_buffer_new(const struct binder_alloc_rust_buffer_init *init)
 	buffer->pid = init->pid;
 	buffer->async_transaction = init->async_transaction;
 	buffer->oneway_spam_suspect = init->oneway_spam_suspect;
-	return buffer;
 }
 
 void binder_alloc_rust_buffer_delete(struct binder_buffer *buffer)

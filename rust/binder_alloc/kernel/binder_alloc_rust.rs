@@ -156,7 +156,8 @@ extern "C" {
         buffer_size: usize,
         mapped: bool,
     );
-    fn binder_alloc_rust_buffer_new(init: *const CBufferInit) -> *mut CBinderBuffer;
+    fn binder_alloc_rust_buffer_alloc() -> *mut CBinderBuffer;
+    fn binder_alloc_rust_buffer_init(buffer: *mut CBinderBuffer, init: *const CBufferInit);
     fn binder_alloc_rust_buffer_delete(buffer: *mut CBinderBuffer);
     fn binder_alloc_rust_buffer_view(buffer: *const CBinderBuffer, view: *mut CBufferView);
     fn binder_alloc_rust_buffer_set_allow_user_free(buffer: *mut CBinderBuffer, allow: bool);
@@ -404,6 +405,45 @@ impl Inner {
 /// A C `struct binder_buffer` owned by the allocator (allocated by the shim, freed on free).
 struct BufferPtr(NonNull<CBinderBuffer>);
 
+/// What [`BinderAllocRust::new_buf_locked`] returns.
+type NewBufLocked =
+    core::result::Result<(NonNull<CBinderBuffer>, core::ops::Range<usize>), (Error, NewCBuffer)>;
+
+/// A zeroed C `struct binder_buffer` that binder.c has not seen yet; freed when dropped.
+///
+/// Allocated before the allocator lock is taken, as C allocates its `next` buffer before
+/// `mutex_lock()`, so that the lock is not held across the allocation.
+struct NewCBuffer(NonNull<CBinderBuffer>);
+
+impl NewCBuffer {
+    /// `kzalloc()` of a buffer (`GFP_KERNEL`; call with no lock held).
+    fn alloc() -> Result<Self> {
+        // SAFETY: The shim only calls `kzalloc()` with GFP_KERNEL, which callers may do: they
+        // hold no spinlock.
+        let raw = unsafe { binder_alloc_rust_buffer_alloc() };
+        NonNull::new(raw).map(NewCBuffer).ok_or(ENOMEM)
+    }
+
+    /// Sets the buffer's fields from `init` and hands it over: the caller owns it from now on
+    /// (it goes to the buffer map and is freed by `free_buf_locked`).
+    fn init(self, init: &CBufferInit) -> NonNull<CBinderBuffer> {
+        let cbuf = self.0;
+        core::mem::forget(self);
+        // SAFETY: `cbuf` is a live buffer that nothing else references yet; `init` is valid
+        // for reads.
+        unsafe { binder_alloc_rust_buffer_init(cbuf.as_ptr(), init) };
+        cbuf
+    }
+}
+
+impl Drop for NewCBuffer {
+    fn drop(&mut self) {
+        // SAFETY: The buffer was allocated by `binder_alloc_rust_buffer_alloc()` and never
+        // handed out (`init` forgets `self`).
+        unsafe { binder_alloc_rust_buffer_delete(self.0.as_ptr()) };
+    }
+}
+
 // SAFETY: The C buffer is plain memory, accessed under the allocator lock or by its owner
 // binder.c, which serialises its own accesses.
 unsafe impl Send for BufferPtr {}
@@ -564,12 +604,15 @@ impl BinderAllocRust {
     /// `binder_alloc_new_buf()`: allocate the range under the lock, then back its pages with no
     /// lock held and publish them under the lock. Takes no lock of the receiver's mm.
     ///
-    /// What must be allocated before taking the lock (a map node, room in the core's node
-    /// arena) usually is already there: the node of the last freed buffer is kept, and the
-    /// arena keeps its freed nodes. Then a warm allocation takes the lock once and allocates
-    /// nothing but the C buffer. Otherwise the lock is dropped, the missing storage allocated,
-    /// and the lock taken again.
+    /// Normally nothing is allocated under the lock. The C buffer is allocated before it (as C
+    /// allocates its next `struct binder_buffer`); the rest (a map node, room in the core's
+    /// node arena) usually is already there: the node of the last freed buffer is kept, and
+    /// the arena keeps its freed nodes. Then a warm allocation takes the lock once. Otherwise
+    /// the lock is dropped, the missing storage allocated, and the lock taken again.
     fn new_buf(&self, req: &BufferRequest, pid: i32) -> Result<NonNull<CBinderBuffer>> {
+        // Declared before the guard, so dropped after it on every return: whatever is not used
+        // is freed with the lock released.
+        let cbuf = NewCBuffer::alloc()?;
         let mut reserve = NodeReserve::empty();
         let mut guard = self.inner.lock();
         if !guard.core.as_ref().is_some_and(Allocator::is_mapped) {
@@ -604,11 +647,15 @@ impl BinderAllocRust {
                 node
             }
         };
-        let res = self.new_buf_locked(&mut guard, req, pid, &mut reserve, node);
+        let res = self.new_buf_locked(&mut guard, req, pid, &mut reserve, node, cbuf);
         drop(guard);
-        // Whatever the core did not use from the reservation is freed here, unlocked.
+        // Whatever the core did not use from the reservation, and the C buffer if the
+        // allocation failed, are freed here, unlocked.
         drop(reserve);
-        let (cbuf, absent) = res?;
+        let (cbuf, absent) = res.map_err(|(e, unused)| {
+            drop(unused);
+            e
+        })?;
 
         if let Err(e) = self.install_pages(absent) {
             // C frees the buffer and returns the installation error.
@@ -620,8 +667,9 @@ impl BinderAllocRust {
     }
 
     /// The locked part of [`BinderAllocRust::new_buf`]: allocates the range and takes its
-    /// installed pages off the LRU. Returns the buffer and the page indices from its first to
-    /// its last page that has no page yet (empty if every page is backed).
+    /// installed pages off the LRU. Returns the buffer (`cbuf`, initialised) and the page
+    /// indices from its first to its last page that has no page yet (empty if every page is
+    /// backed); on failure, hands `cbuf` back to be freed after unlocking.
     fn new_buf_locked(
         &self,
         inner: &mut Inner,
@@ -629,8 +677,11 @@ impl BinderAllocRust {
         pid: i32,
         reserve: &mut NodeReserve,
         node: RBTreeNodeReservation<usize, BufferPtr>,
-    ) -> Result<(NonNull<CBinderBuffer>, core::ops::Range<usize>)> {
-        let core = inner.core.as_mut().ok_or(ESRCH)?;
+        cbuf: NewCBuffer,
+    ) -> NewBufLocked {
+        let Some(core) = inner.core.as_mut() else {
+            return Err((ESRCH, cbuf));
+        };
         let nb = match core.new_buf(req, pid, reserve) {
             Ok(nb) => nb,
             Err(e) => {
@@ -646,7 +697,7 @@ impl BinderAllocRust {
                 if inner.spare_node.is_none() {
                     inner.spare_node = Some(node);
                 }
-                return Err(e);
+                return Err((e, cbuf));
             }
         };
 
@@ -665,12 +716,7 @@ impl BinderAllocRust {
             async_transaction: req.is_async,
             oneway_spam_suspect: nb.oneway_spam_suspect,
         };
-        // SAFETY: `init` is valid for reads. The shim allocates with GFP_KERNEL under this
-        // mutex, as C allocates under `alloc->mutex`; no spinlock is held.
-        let Some(cbuf) = NonNull::new(unsafe { binder_alloc_rust_buffer_new(&init) }) else {
-            self.free_range_locked(inner, nb.offset);
-            return Err(ENOMEM);
-        };
+        let cbuf = cbuf.init(&init);
         inner
             .buffers
             .insert(node.into_node(nb.offset, BufferPtr(cbuf)));
@@ -755,7 +801,7 @@ impl BinderAllocRust {
             inner.spare_node = Some(node.into_reservation());
         }
         self.free_range_locked(inner, offset);
-        // SAFETY: `cbuf` was allocated by `binder_alloc_rust_buffer_new()` and is no longer in
+        // SAFETY: `cbuf` was allocated by `binder_alloc_rust_buffer_alloc()` and is no longer in
         // the buffer map; binder.c does not use a buffer after freeing it.
         unsafe { binder_alloc_rust_buffer_delete(cbuf.as_ptr()) };
     }
