@@ -146,6 +146,8 @@ pub struct BufferInfo {
     pub oneway_spam_suspect: bool,
     /// C's `pid` (the sender's thread group id).
     pub pid: i32,
+    /// The caller's handle for an allocated buffer (see [`Allocator::new_buf_with_cookie`]).
+    pub cookie: usize,
 }
 
 /// Page counts printed by `binder_alloc_print_pages()` (`pages: active:lru:free`).
@@ -174,6 +176,7 @@ pub(crate) struct Node {
     allow_user_free: bool,
     oneway_spam_suspect: bool,
     pid: i32,
+    cookie: usize,
 }
 
 impl Node {
@@ -191,6 +194,7 @@ impl Node {
         allow_user_free: false,
         oneway_spam_suspect: false,
         pid: 0,
+        cookie: 0,
     };
 }
 
@@ -479,6 +483,20 @@ impl Allocator {
         pid: i32,
         reserve: &mut NodeReserve,
     ) -> Result<NewBuffer> {
+        self.new_buf_with_cookie(req, pid, reserve, 0)
+    }
+
+    /// [`Allocator::new_buf`], recording `cookie` with the allocated buffer: the caller's
+    /// handle for it (the kernel glue's C `struct binder_buffer`, which in C is the node
+    /// itself), returned by [`Allocator::allocated_cookie`] and checked by
+    /// [`Allocator::free_buf_with_cookie`], so that the caller needs no map of its own.
+    pub fn new_buf_with_cookie(
+        &mut self,
+        req: &BufferRequest,
+        pid: i32,
+        reserve: &mut NodeReserve,
+        cookie: usize,
+    ) -> Result<NewBuffer> {
         if !self.mapped {
             return Err(ESRCH);
         }
@@ -550,6 +568,7 @@ impl Allocator {
         b.offsets_size = req.offsets_size;
         b.extra_buffers_size = req.extra_buffers_size;
         b.pid = pid;
+        b.cookie = cookie;
 
         Ok(NewBuffer {
             offset,
@@ -613,6 +632,22 @@ impl Allocator {
     pub fn free_buf(&mut self, offset: usize) -> Result<FreedPages> {
         let buffer = self.find_allocated(offset).ok_or(EINVAL)?;
         Ok(self.free_buf_locked(buffer))
+    }
+
+    /// [`Allocator::free_buf`] of the allocated buffer at `offset` if its cookie is `cookie`;
+    /// `EINVAL`, changing nothing, if there is no such buffer.
+    pub fn free_buf_with_cookie(&mut self, offset: usize, cookie: usize) -> Result<FreedPages> {
+        let buffer = self.find_allocated(offset).ok_or(EINVAL)?;
+        if self.arena.node(buffer).cookie != cookie {
+            return Err(EINVAL);
+        }
+        Ok(self.free_buf_locked(buffer))
+    }
+
+    /// The cookie of the allocated buffer at `offset` (see [`Allocator::new_buf_with_cookie`]).
+    pub fn allocated_cookie(&self, offset: usize) -> Option<usize> {
+        self.find_allocated(offset)
+            .map(|id| self.arena.node(id).cookie)
     }
 
     fn free_buf_locked(&mut self, mut buffer: NodeId) -> FreedPages {
@@ -706,6 +741,7 @@ impl Allocator {
             allow_user_free: b.allow_user_free,
             oneway_spam_suspect: b.oneway_spam_suspect,
             pid: b.pid,
+            cookie: b.cookie,
         }
     }
 

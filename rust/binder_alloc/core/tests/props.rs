@@ -397,3 +397,34 @@ fn oneway_spam_is_flagged_once_when_async_space_runs_low() {
     assert_eq!(flags.iter().position(|f| *f), Some(25));
     assert_eq!(flags.iter().filter(|f| **f).count(), 1);
 }
+
+#[test]
+fn cookies_follow_their_buffers_and_guard_the_free() {
+    let mut a = Allocator::new(PAGE_SIZE, GFP_KERNEL).unwrap();
+    let mut r = NodeReserve::empty();
+    let req = BufferRequest {
+        data_size: 16,
+        ..BufferRequest::default()
+    };
+    let x = a.new_buf_with_cookie(&req, 1, &mut r, 0x1000).unwrap();
+    let y = a.new_buf_with_cookie(&req, 1, &mut r, 0x2000).unwrap();
+    assert_eq!(a.allocated_cookie(x.offset), Some(0x1000));
+    assert_eq!(a.allocated_cookie(y.offset), Some(0x2000));
+    assert_eq!(a.allocated_cookie(y.offset + 8), None);
+    let cookies: Vec<usize> = a.allocated_buffers().map(|b| b.cookie).collect();
+    assert_eq!(cookies, [0x1000, 0x2000]);
+
+    // A wrong cookie or offset frees nothing.
+    assert_eq!(a.free_buf_with_cookie(x.offset, 0x2000), Err(EINVAL));
+    assert_eq!(a.free_buf_with_cookie(x.offset + 8, 0x1000), Err(EINVAL));
+    assert_eq!(a.allocated_buffers().count(), 2);
+    a.check_invariants().unwrap();
+
+    a.free_buf_with_cookie(x.offset, 0x1000).unwrap();
+    assert_eq!(a.allocated_cookie(x.offset), None);
+    assert_eq!(a.allocated_cookie(y.offset), Some(0x2000));
+    // The node is reused with its cookie cleared: a plain allocation has cookie 0.
+    let z = a.new_buf(&req, 1, &mut r).unwrap();
+    assert_eq!(a.allocated_cookie(z.offset), Some(0));
+    a.check_invariants().unwrap();
+}
