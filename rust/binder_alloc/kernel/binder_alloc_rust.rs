@@ -64,10 +64,6 @@ use kernel::{
     page::PAGE_SIZE,
     page_ref::SharedPage,
     prelude::*,
-    rbtree::{
-        RBTree,
-        RBTreeNodeReservation, //
-    },
     shrinker::{
         CountObjects,
         ScanObjects,
@@ -302,11 +298,6 @@ struct Inner {
     /// copy paths can read it (see [`BinderAllocRust::published_slots`]) until `self` is
     /// dropped. `kvmalloc`ed, as C's `alloc->pages`.
     slots: KVVec<Slot>,
-    /// Offset of every allocated buffer to its C `struct binder_buffer`.
-    buffers: RBTree<usize, BufferPtr>,
-    /// The node of the last buffer freed, kept for the next allocation: in the steady state
-    /// (one buffer freed per buffer allocated) `new_buf` then allocates no map node.
-    spare_node: Option<RBTreeNodeReservation<usize, BufferPtr>>,
     /// `vm_ops` and `vm_private_data` of the VMA this allocator was mmapped with, set with
     /// `core`: how the GUP paths recognise the receiver's binder VMA (see
     /// [`BinderAllocRust::is_own_vma`]).
@@ -402,8 +393,16 @@ impl Inner {
     }
 }
 
-/// A C `struct binder_buffer` owned by the allocator (allocated by the shim, freed on free).
-struct BufferPtr(NonNull<CBinderBuffer>);
+/// The core's cookie of an allocated buffer: the address of its C `struct binder_buffer`, which
+/// the allocator owns from `new_buf` to `free_buf` (the core then is its only map).
+fn cookie_of(cbuf: NonNull<CBinderBuffer>) -> usize {
+    cbuf.as_ptr() as usize
+}
+
+/// The C buffer whose cookie the core returned (see [`cookie_of`]).
+fn cbuf_of(cookie: usize) -> Option<NonNull<CBinderBuffer>> {
+    NonNull::new(cookie as *mut CBinderBuffer)
+}
 
 /// What [`BinderAllocRust::new_buf_locked`] returns.
 type NewBufLocked =
@@ -425,7 +424,7 @@ impl NewCBuffer {
     }
 
     /// Sets the buffer's fields from `init` and hands it over: the caller owns it from now on
-    /// (it goes to the buffer map and is freed by `free_buf_locked`).
+    /// (it is the core's cookie of the new buffer and is freed by `free_buf_locked`).
     fn init(self, init: &CBufferInit) -> NonNull<CBinderBuffer> {
         let cbuf = self.0;
         core::mem::forget(self);
@@ -443,10 +442,6 @@ impl Drop for NewCBuffer {
         unsafe { binder_alloc_rust_buffer_delete(self.0.as_ptr()) };
     }
 }
-
-// SAFETY: The C buffer is plain memory, accessed under the allocator lock or by its owner
-// binder.c, which serialises its own accesses.
-unsafe impl Send for BufferPtr {}
 
 /// The Rust state behind one `struct binder_alloc`.
 #[pin_data]
@@ -605,10 +600,11 @@ impl BinderAllocRust {
     /// lock held and publish them under the lock. Takes no lock of the receiver's mm.
     ///
     /// Normally nothing is allocated under the lock. The C buffer is allocated before it (as C
-    /// allocates its next `struct binder_buffer`); the rest (a map node, room in the core's
-    /// node arena) usually is already there: the node of the last freed buffer is kept, and
-    /// the arena keeps its freed nodes. Then a warm allocation takes the lock once. Otherwise
-    /// the lock is dropped, the missing storage allocated, and the lock taken again.
+    /// allocates its next `struct binder_buffer`) and becomes the core's cookie for the new
+    /// buffer (the core is the only map from offsets to C buffers); room in the core's node
+    /// arena usually is already there, as the arena keeps its freed nodes. Then the allocation
+    /// takes the lock once. Otherwise the lock is dropped, the arena's new storage allocated,
+    /// and the lock taken again.
     fn new_buf(&self, req: &BufferRequest, pid: i32) -> Result<NonNull<CBinderBuffer>> {
         // Declared before the guard, so dropped after it on every return: whatever is not used
         // is freed with the lock released.
@@ -630,24 +626,14 @@ impl BinderAllocRust {
             );
         })?;
         let hint = guard.core.as_ref().map_or(0, Allocator::reserve_hint);
-        let node = match guard.spare_node.take() {
-            Some(node) if hint == 0 => node,
-            spare => {
-                drop(guard);
-                if hint > 0 {
-                    reserve = NodeReserve::new(hint, GFP_KERNEL)?;
-                }
-                let node = match spare {
-                    Some(node) => node,
-                    None => RBTreeNodeReservation::new(GFP_KERNEL)?,
-                };
-                // The core rechecks everything checked above; if the arena filled up
-                // meanwhile, it grows under the mutex.
-                guard = self.inner.lock();
-                node
-            }
-        };
-        let res = self.new_buf_locked(&mut guard, req, pid, &mut reserve, node, cbuf);
+        if hint > 0 {
+            drop(guard);
+            reserve = NodeReserve::new(hint, GFP_KERNEL)?;
+            // The core rechecks everything checked above; if the arena filled up meanwhile,
+            // it grows under the mutex.
+            guard = self.inner.lock();
+        }
+        let res = self.new_buf_locked(&mut guard, req, pid, &mut reserve, cbuf);
         drop(guard);
         // Whatever the core did not use from the reservation, and the C buffer if the
         // allocation failed, are freed here, unlocked.
@@ -660,7 +646,7 @@ impl BinderAllocRust {
         if let Err(e) = self.install_pages(absent) {
             // C frees the buffer and returns the installation error.
             let mut guard = self.inner.lock();
-            self.free_buf_locked(&mut guard, cbuf);
+            let _ = self.free_buf_locked(&mut guard, cbuf);
             return Err(e);
         }
         Ok(cbuf)
@@ -676,13 +662,12 @@ impl BinderAllocRust {
         req: &BufferRequest,
         pid: i32,
         reserve: &mut NodeReserve,
-        node: RBTreeNodeReservation<usize, BufferPtr>,
         cbuf: NewCBuffer,
     ) -> NewBufLocked {
         let Some(core) = inner.core.as_mut() else {
             return Err((ESRCH, cbuf));
         };
-        let nb = match core.new_buf(req, pid, reserve) {
+        let nb = match core.new_buf_with_cookie(req, pid, reserve, cookie_of(cbuf.0)) {
             Ok(nb) => nb,
             Err(e) => {
                 if e == ENOSPC {
@@ -692,10 +677,6 @@ impl BinderAllocRust {
                         self.pid,
                         req.size().unwrap_or(0)
                     );
-                }
-                // A flood that exhausts the async space fails often: keep the node.
-                if inner.spare_node.is_none() {
-                    inner.spare_node = Some(node);
                 }
                 return Err((e, cbuf));
             }
@@ -717,9 +698,6 @@ impl BinderAllocRust {
             oneway_spam_suspect: nb.oneway_spam_suspect,
         };
         let cbuf = cbuf.init(&init);
-        inner
-            .buffers
-            .insert(node.into_node(nb.offset, BufferPtr(cbuf)));
 
         let absent = |index: &usize| {
             inner.core.as_ref().and_then(|c| c.page_state(*index)) == Some(PageState::Absent)
@@ -773,37 +751,29 @@ impl BinderAllocRust {
         Ok(())
     }
 
-    /// Frees the core range at `offset` and puts the released pages on the LRU.
-    fn free_range_locked(&self, inner: &mut Inner, offset: usize) {
+    /// `binder_free_buf_locked()` for the C buffer `cbuf`: frees its range in the core, puts the
+    /// released pages on the LRU and deletes `cbuf`. Returns `false`, changing nothing, if
+    /// `cbuf` is not an allocated buffer of this allocator.
+    fn free_buf_locked(&self, inner: &mut Inner, cbuf: NonNull<CBinderBuffer>) -> bool {
+        let offset = inner.offset_of(cbuf);
         let Some(core) = inner.core.as_mut() else {
-            return;
+            return false;
         };
-        let Ok(freed) = core.free_buf(offset) else {
+        // The cookie check makes sure `cbuf` is the buffer allocated at `offset` before
+        // anything changes (C would BUG() on an unknown buffer).
+        let Ok(freed) = core.free_buf_with_cookie(offset, cookie_of(cbuf)) else {
             pr_err!("{}: free of unknown buffer at {:x}\n", self.pid, offset);
-            return;
+            return false;
         };
         self.trace_range(inner, false, &freed.range);
         for index in freed.iter() {
             self.lru_add(inner, index);
         }
-    }
-
-    /// `binder_free_buf_locked()` for the C buffer `cbuf`, which is deleted.
-    fn free_buf_locked(&self, inner: &mut Inner, cbuf: NonNull<CBinderBuffer>) {
-        let offset = inner.offset_of(cbuf);
-        let Some(node) = inner.buffers.remove_node(&offset) else {
-            pr_err!("{}: free of unknown buffer at {:x}\n", self.pid, offset);
-            return;
-        };
-        // Keep one node for the next allocation; a second one is freed (under the mutex,
-        // as C frees its buffers under its lock).
-        if inner.spare_node.is_none() {
-            inner.spare_node = Some(node.into_reservation());
-        }
-        self.free_range_locked(inner, offset);
-        // SAFETY: `cbuf` was allocated by `binder_alloc_rust_buffer_alloc()` and is no longer in
-        // the buffer map; binder.c does not use a buffer after freeing it.
+        // SAFETY: `cbuf` was allocated by `binder_alloc_rust_buffer_alloc()` and its buffer is
+        // no longer in the core (nor its cookie); binder.c does not use a buffer after freeing
+        // it. Freed under the mutex, as C frees its buffers under its lock.
         unsafe { binder_alloc_rust_buffer_delete(cbuf.as_ptr()) };
+        true
     }
 
     /// `binder_alloc_free_buf()`.
@@ -817,7 +787,8 @@ impl BinderAllocRust {
             // SAFETY: `cbuf` is a live C buffer.
             unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
         }
-        self.free_buf_locked(&mut guard, cbuf);
+        // An unknown buffer is reported by `free_buf_locked` and left alone.
+        let _ = self.free_buf_locked(&mut guard, cbuf);
     }
 
     /// `binder_alloc_prepare_to_free()`: the allocated buffer at `user_ptr`, if its owner may
@@ -825,7 +796,12 @@ impl BinderAllocRust {
     fn prepare_to_free(&self, user_ptr: usize) -> Result<Option<NonNull<CBinderBuffer>>> {
         let inner = self.inner.lock();
         let offset = user_ptr.wrapping_sub(inner.vm_start);
-        let Some(cbuf) = inner.buffers.get(&offset).map(|b| b.0) else {
+        let Some(cbuf) = inner
+            .core
+            .as_ref()
+            .and_then(|c| c.allocated_cookie(offset))
+            .and_then(cbuf_of)
+        else {
             return Ok(None);
         };
         // binder.c writes `allow_user_free` in the C struct, which is the reference.
@@ -1109,13 +1085,21 @@ impl BinderAllocRust {
                 pr_err!("{}: released while still mapped\n", self.pid);
                 return false;
             }
-            while let Some(cbuf) = inner.buffers.iter().next().map(|(_, b)| b.0) {
+            while let Some(cbuf) = inner
+                .core
+                .as_ref()
+                .and_then(|c| c.allocated_buffers().next())
+                .and_then(|b| cbuf_of(b.cookie))
+            {
                 if buffer_view(cbuf).clear_on_free {
                     inner.clear_buf(cbuf);
                     // SAFETY: `cbuf` is a live C buffer.
                     unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
                 }
-                self.free_buf_locked(inner, cbuf);
+                // Cannot fail (the cookie is the core's own); if it did, stop rather than loop.
+                if !self.free_buf_locked(inner, cbuf) {
+                    break;
+                }
                 buffers += 1;
             }
             for index in 0..inner.slots.len() {
@@ -1307,8 +1291,6 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
             core: None,
             vm_start: 0,
             slots: KVVec::new(),
-            buffers: RBTree::new(),
-            spare_node: None,
             vma_id: (0, 0),
         }),
     });
@@ -1602,9 +1584,9 @@ pub unsafe extern "C" fn rust_binder_alloc_print_allocated(
         return;
     };
     for b in core.allocated_buffers() {
-        if let Some(cbuf) = inner.buffers.get(&b.offset) {
+        if let Some(cbuf) = cbuf_of(b.cookie) {
             // SAFETY: `m` is live; `cbuf` is a live buffer of this allocator.
-            unsafe { binder_alloc_rust_print_buffer(m.cast(), cbuf.0.as_ptr(), b.offset) };
+            unsafe { binder_alloc_rust_print_buffer(m.cast(), cbuf.as_ptr(), b.offset) };
         }
     }
 }
