@@ -144,7 +144,7 @@ void binder_alloc_rust_print_buffer(struct seq_file *m,
 				    unsigned long offset);
 void binder_alloc_rust_print_pages(struct seq_file *m, int active, int lru,
 				   int free, size_t pages_high);
-u32 binder_alloc_rust_debug_mask(void);
+bool binder_alloc_rust_debug_print(u32 mask);
 bool binder_alloc_rust_gup_copy(void);
 bool binder_alloc_rust_debug_gup_check(void);
 void binder_alloc_rust_gup_check_done(int result);

@@ -12,6 +12,7 @@
 #include <linux/err.h>
 #include <linux/list_lru.h>
 #include <linux/module.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
@@ -28,9 +29,43 @@ static uint32_t binder_alloc_debug_mask = 1U << 0; /* BINDER_DEBUG_USER_ERROR */
 module_param_named(alloc_debug_mask, binder_alloc_debug_mask,
 		   uint, 0644);
 
-u32 binder_alloc_rust_debug_mask(void)
+/*
+ * Whether a binder_alloc_debug() message of class @mask (one BINDER_DEBUG_*
+ * bit) is printed now: the class is enabled in alloc_debug_mask and the
+ * message is within the rate limit. C prints these with
+ * pr_info_ratelimited(), whose state is per call site; the Rust allocator
+ * gets one state per class, as it cannot define a C static per call site.
+ * Without the limit, every failed oneway send of a flood would print a line.
+ */
+bool binder_alloc_rust_debug_print(u32 mask)
 {
-	return READ_ONCE(binder_alloc_debug_mask);
+	static DEFINE_RATELIMIT_STATE(rs_user_error, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+	static DEFINE_RATELIMIT_STATE(rs_open_close, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+	static DEFINE_RATELIMIT_STATE(rs_buffer_alloc, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+	static DEFINE_RATELIMIT_STATE(rs_other, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+	struct ratelimit_state *rs;
+
+	if (!(READ_ONCE(binder_alloc_debug_mask) & mask))
+		return false;
+	switch (mask) {
+	case 1U << 0: /* BINDER_DEBUG_USER_ERROR */
+		rs = &rs_user_error;
+		break;
+	case 1U << 1: /* BINDER_DEBUG_OPEN_CLOSE */
+		rs = &rs_open_close;
+		break;
+	case 1U << 2: /* BINDER_DEBUG_BUFFER_ALLOC */
+		rs = &rs_buffer_alloc;
+		break;
+	default:
+		rs = &rs_other;
+		break;
+	}
+	return __ratelimit(rs);
 }
 
 /*

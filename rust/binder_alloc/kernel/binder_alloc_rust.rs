@@ -171,7 +171,7 @@ extern "C" {
         free: c_int,
         pages_high: usize,
     );
-    fn binder_alloc_rust_debug_mask() -> u32;
+    fn binder_alloc_rust_debug_print(mask: u32) -> bool;
     fn binder_alloc_rust_gup_copy() -> bool;
     fn binder_alloc_rust_debug_gup_check() -> bool;
     fn binder_alloc_rust_gup_check_done(result: c_int);
@@ -208,11 +208,12 @@ const DEBUG_OPEN_CLOSE: u32 = 1 << 1;
 /// `BINDER_DEBUG_BUFFER_ALLOC` of `binder_alloc.c`.
 const DEBUG_BUFFER_ALLOC: u32 = 1 << 2;
 
-/// `binder_alloc_debug()`: prints when `mask` is set in the `alloc_debug_mask` parameter.
+/// `binder_alloc_debug()`: prints when `mask` is set in the `alloc_debug_mask` parameter,
+/// rate-limited as C's `pr_info_ratelimited()` (one limit per class, see the shim).
 macro_rules! alloc_debug {
     ($mask:expr, $($arg:tt)*) => {
-        // SAFETY: Reads a module parameter; no precondition.
-        if unsafe { binder_alloc_rust_debug_mask() } & $mask != 0 {
+        // SAFETY: Reads a module parameter and updates a ratelimit state; no precondition.
+        if unsafe { binder_alloc_rust_debug_print($mask) } {
             pr_info!($($arg)*);
         }
     };
@@ -671,12 +672,25 @@ impl BinderAllocRust {
             Ok(nb) => nb,
             Err(e) => {
                 if e == ENOSPC {
-                    alloc_debug!(
-                        DEBUG_USER_ERROR,
-                        "{}: binder_alloc_buf size {} failed, no address space\n",
-                        self.pid,
-                        req.size().unwrap_or(0)
-                    );
+                    // The core checks the async space first, as C; a failure changes nothing,
+                    // so the check below finds the same reason.
+                    let size = req.size().unwrap_or(0);
+                    if req.is_async && core.free_async_space() < size {
+                        alloc_debug!(
+                            DEBUG_BUFFER_ALLOC,
+                            "{}: binder_alloc_buf size {} failed, no async space left\n",
+                            self.pid,
+                            size
+                        );
+                    } else {
+                        alloc_debug!(
+                            DEBUG_USER_ERROR,
+                            "{}: binder_alloc_buf size {} failed, no address space\n",
+                            self.pid,
+                            size
+                        );
+                        debug_no_space(core);
+                    }
                 }
                 return Err((e, cbuf));
             }
@@ -1136,6 +1150,32 @@ fn vma_id(vma: &VmaRef) -> (usize, usize) {
     // lock or is its mmap handler); both fields are written by the driver's mmap handler before
     // the VMA becomes visible and not changed afterwards, so reading them is not a data race.
     unsafe { ((*raw).vm_ops as usize, (*raw).vm_private_data as usize) }
+}
+
+/// `debug_no_space_locked()`: the sizes of the allocated and free buffers, after an
+/// allocation found no address space.
+fn debug_no_space(core: &Allocator) {
+    // SAFETY: Reads a module parameter and updates a ratelimit state; no precondition.
+    if !unsafe { binder_alloc_rust_debug_print(DEBUG_USER_ERROR) } {
+        return;
+    }
+    // Total, count and largest size of some buffers.
+    fn stats(sizes: impl Iterator<Item = usize>) -> (usize, usize, usize) {
+        sizes.fold((0, 0, 0), |(total, n, largest), s| {
+            (total + s, n + 1, largest.max(s))
+        })
+    }
+    let (ta, na, la) = stats(core.allocated_buffers().map(|b| b.size));
+    let (tf, nf, lf) = stats(core.free_buffers().map(|b| b.size));
+    pr_info!(
+        "allocated: {} (num: {} largest: {}), free: {} (num: {} largest: {})\n",
+        ta,
+        na,
+        la,
+        tf,
+        nf,
+        lf
+    );
 }
 
 /// Reads the fields of the C buffer `cbuf` that the allocator uses.
