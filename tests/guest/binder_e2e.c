@@ -392,6 +392,81 @@ static int t_sync_over_limit(void)
 	return fails ? FAIL : PASS;
 }
 
+/* Lines of the kernel log from @fd (opened at the end of the log) that
+ * contain @needle; reads until no record is left. */
+static int kmsg_count(int fd, const char *needle)
+{
+	char rec[2048];
+	int n = 0;
+	ssize_t len;
+
+	for (;;) {
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0) {
+			if (errno == EPIPE)	/* overwritten records: go on */
+				continue;
+			break;			/* EAGAIN: no more records */
+		}
+		rec[len] = 0;
+		if (strstr(rec, needle))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Allocation failures are logged with pr_info_ratelimited() (C's
+ * binder_alloc_debug(), USER_ERROR enabled by default): a flood of failing
+ * transactions, which any process can send, must not flood the kernel log.
+ * 200 sync transactions larger than the receiver's buffer each fail with
+ * "no address space"; at most the ratelimit burst (10 per 5 s) is printed.
+ */
+static int t_alloc_failures_rate_limited(void)
+{
+	const int rounds = 200;
+	int i, r, fd, lines, allowed, fails = 0;
+	double t0, secs;
+	struct srv s;
+	struct bd c;
+	uint32_t cs;
+	void *p;
+
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	CHECK(fd >= 0, "open /dev/kmsg: %s", strerror(errno));
+	lseek(fd, 0, SEEK_END);
+	if (start_server(&s, 128 * KiB, srv_echo, NULL) ||
+	    open_client(&c, 128 * KiB)) {
+		close(fd);
+		return FAIL;
+	}
+	p = make_payload(256 * KiB, &cs);
+	t0 = now_s();
+	for (i = 0; i < rounds; i++) {
+		r = bd_call(&c, 0, cs, 0, p, 256 * KiB, NULL, 0, 0, NULL);
+		if (r != BR_FAILED_REPLY) {
+			diag("FAIL: round %d: %s, expected BR_FAILED_REPLY",
+			     i, res_name(r));
+			fails++;
+			break;
+		}
+	}
+	secs = now_s() - t0;
+	free(p);
+	lines = kmsg_count(fd, "failed, no address space");
+	close(fd);
+	/* a new burst may start every 5 s */
+	allowed = 10 * (1 + (int)(secs / 5) + 1);
+	diag("%d failed transactions in %.1f s: %d \"no address space\" "
+	     "lines logged (at most %d allowed)", i, secs, lines, allowed);
+	if (lines > allowed) {
+		diag("FAIL: allocation failures are not rate limited");
+		fails++;
+	}
+	fails += quit_server(&c);
+	fails += finish_server(&s);
+	return fails ? FAIL : PASS;
+}
+
 /* ------------------------------------------------------------------ */
 /* objects */
 
@@ -1750,6 +1825,7 @@ static const struct tcase cases[] = {
 	{ "sync_payload_1MiB", t_sync_1m, 60 },
 	{ "sync_payload_whole_4MiB_buffer", t_sync_at_limit, 90 },
 	{ "sync_over_limit_fails_then_recovers", t_sync_over_limit, 120 },
+	{ "alloc_failures_rate_limited", t_alloc_failures_rate_limited, 120 },
 	{ "binder_object_becomes_handle_and_is_released", t_binder_object, 60 },
 	{ "fd_object_received_and_usable", t_fd_object, 60 },
 	{ "fd_array_received_and_closed_on_free", t_fda_object, 60 },
