@@ -696,6 +696,17 @@ impl BinderAllocRust {
             }
         };
 
+        if let Some((buffers, total)) = nb.spam_report {
+            alloc_debug!(
+                DEBUG_USER_ERROR,
+                "{}: pid {} spamming oneway? {} buffers allocated for a total size of {}\n",
+                self.pid,
+                pid,
+                buffers,
+                total
+            );
+        }
+
         // binder_lru_freelist_del(): installed pages under the new buffer leave the LRU.
         self.trace_range(inner, true, &nb.lru_del);
         for index in nb.lru_del.clone() {

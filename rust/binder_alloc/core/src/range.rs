@@ -92,6 +92,10 @@ pub struct NewBuffer {
     pub size: usize,
     /// C's `buffer->oneway_spam_suspect`.
     pub oneway_spam_suspect: bool,
+    /// What C's `debug_low_async_space_locked()` logs as "spamming oneway?": the number and
+    /// total size of the async buffers `pid` holds, whenever they are over the threshold (not
+    /// only the first time, which alone sets `oneway_spam_suspect`).
+    pub spam_report: Option<(usize, usize)>,
     /// Pages this allocation took off the LRU (C's `binder_lru_freelist_del()` range). Each has
     /// already gone through [`PageEvent::Allocate`]; for every index of this range whose slot
     /// holds a page, the glue calls `list_lru_del()`.
@@ -555,11 +559,14 @@ impl Allocator {
             b.async_transaction = req.is_async;
             b.oneway_spam_suspect = false;
         }
+        let mut spam_report = None;
         if req.is_async {
             self.free_async_space -= size;
-            if self.debug_low_async_space(pid) {
+            let (suspect, report) = self.debug_low_async_space(pid);
+            if suspect {
                 self.arena.node_mut(buffer).oneway_spam_suspect = true;
             }
+            spam_report = report;
         }
 
         // Set after the spam check, as C does in binder_alloc_new_buf().
@@ -574,6 +581,7 @@ impl Allocator {
             offset,
             size,
             oneway_spam_suspect: b.oneway_spam_suspect,
+            spam_report,
             lru_del,
             install: install_range(offset, size),
         })
@@ -598,13 +606,14 @@ impl Allocator {
         }
     }
 
-    /// `debug_low_async_space_locked()`: whether `pid` looks like a oneway spammer now.
-    fn debug_low_async_space(&mut self, pid: i32) -> bool {
+    /// `debug_low_async_space_locked()`: whether `pid` looks like a oneway spammer now (only
+    /// the first time it crosses the threshold), and the numbers C logs each time it is over.
+    fn debug_low_async_space(&mut self, pid: i32) -> (bool, Option<(usize, usize)>) {
         // Only start detecting spammers once less than 20% of async space is left (10% of the
         // total buffer size).
         if self.free_async_space >= self.buffer_size / 10 {
             self.oneway_spam_detected = false;
-            return false;
+            return (false, None);
         }
         let mut total_alloc_size = 0;
         let mut num_buffers = 0;
@@ -618,13 +627,15 @@ impl Allocator {
             n = rbtree::next(&self.arena, id);
         }
         // More than 50 transactions, or more than 50% of async space (25% of the total).
-        if (num_buffers > 50 || total_alloc_size > self.buffer_size / 4)
-            && !self.oneway_spam_detected
-        {
-            self.oneway_spam_detected = true;
-            return true;
+        if num_buffers > 50 || total_alloc_size > self.buffer_size / 4 {
+            let report = Some((num_buffers, total_alloc_size));
+            if !self.oneway_spam_detected {
+                self.oneway_spam_detected = true;
+                return (true, report);
+            }
+            return (false, report);
         }
-        false
+        (false, None)
     }
 
     /// `binder_alloc_free_buf()` (`binder_free_buf_locked()`) of the allocated buffer at

@@ -389,13 +389,21 @@ fn oneway_spam_is_flagged_once_when_async_space_runs_low() {
         ..BufferRequest::default()
     };
     let mut flags = Vec::new();
+    let mut reports = Vec::new();
     while let Ok(b) = a.new_buf(&req, 7, &mut r) {
         flags.push(b.oneway_spam_suspect);
+        reports.push(b.spam_report);
     }
     assert_eq!(flags.len(), 32);
     // After 26 buffers 6 KiB are left (< 6553): pid 7 holds 26 KiB > 16 KiB, flagged once.
     assert_eq!(flags.iter().position(|f| *f), Some(25));
     assert_eq!(flags.iter().filter(|f| **f).count(), 1);
+    // C logs "spamming oneway?" every time the pid is over the threshold, with the buffers
+    // counted before the new one (its pid is set after the check).
+    assert!(reports[..25].iter().all(Option::is_none));
+    assert_eq!(reports[25], Some((25, 25 * 1024)));
+    assert_eq!(reports[31], Some((31, 31 * 1024)));
+    assert!(reports[25..].iter().all(Option::is_some));
 }
 
 #[test]
