@@ -87,10 +87,10 @@ def probe_accel(settings: Settings, runner: Runner, image: Path | None = None) -
 
 def vng_argv(image: Path, command: str, *, accel: str, cpus: int, memory: str,
              append: list[str]) -> list[str]:
-    # The minimal config has no ACPI, so the guest's `poweroff -f` only halts
-    # and QEMU would never exit; virtme-ng runs QEMU with -no-reboot, so a
-    # forced reboot (i8042 reset, no ACPI needed) ends it. The exit status
-    # travels in the RC marker line, which run_guest() parses.
+    # A forced reboot ends QEMU (virtme-ng runs it with -no-reboot) on any
+    # config: it needs no ACPI (i8042 reset), where `poweroff -f` without
+    # ACPI only halts. The exit status travels in the RC marker line, which
+    # run_guest() parses.
     wrapped = (f"echo {START}; ( {command} ); rc=$?; echo {RC}$rc; sync; "
                f"busybox reboot -f; exit $rc")
     argv = ["vng", "--run", str(image), "--user", "root", "--cpus", str(cpus),
