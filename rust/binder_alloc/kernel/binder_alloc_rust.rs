@@ -873,8 +873,8 @@ impl BinderAllocRust {
         let len = self.slots_len.load(Relaxed) as usize;
         // SAFETY: `base` points to `len` initialised slots (published by `mmap_handler` after
         // they were), which are neither moved nor freed before `self` is dropped. Slots are
-        // only ever shared (`Inner` reaches them through `KVec::get` too); what changes in
-        // them is behind `UnsafeCell` (`page`) or `Opaque` (`lru`).
+        // only ever shared (`Inner` reaches them through `KVVec::get` too); what changes in
+        // them is behind `UnsafeCell` (`meta`).
         let slots = unsafe { core::slice::from_raw_parts(base, len) };
         Some((slots, self.vm_start.load(Relaxed)))
     }
@@ -1073,9 +1073,11 @@ impl BinderAllocRust {
     /// would take one fault per page it touches first, where C's sender inserted the pages
     /// beforehand. Only `InUse` pages are mapped: never a hole (it keeps its `SIGBUS`), a page
     /// on the LRU or anything outside the VMA. It runs in the faulting task, with the lock the
-    /// mm core holds for the fault and the allocator lock, as for the faulting page, so the
-    /// shrinker (which zaps under both) cannot have freed a page mapped here; the sender's path
-    /// still never touches the receiver's mm. A page already mapped is left alone (`EBUSY`).
+    /// mm core holds for the fault and the allocator lock, as for the faulting page: an `InUse`
+    /// page is not reclaimable and its state cannot change while the allocator lock is held,
+    /// and once it is freed and reclaimed the shrinker zaps its PTE as for any mapped page. The
+    /// sender's path still never touches the receiver's mm. A page already mapped is left alone
+    /// (`EBUSY`).
     fn fault_around(&self, inner: &Inner, vmf: &VmFault<'_>, index: usize) {
         let (Some(core), Some(vma)) = (inner.core.as_ref(), vmf.vma().as_mixedmap_vma()) else {
             return;
@@ -1228,6 +1230,13 @@ fn free_page(item: LruWalkItem<'_, PageMeta>) -> LruWalkResult<'_> {
     };
     let inner = &mut *guard;
     let addr = inner.page_addr(index);
+    // The walked item is the slot's metadata (an `Lru` index has its page installed and on the
+    // LRU). If the invariant were broken, freeing the slot's metadata below could free another
+    // item still on the list: leave both alone.
+    if !inner.meta(index).is_some_and(|m| ptr::eq(m, item_ptr)) {
+        pr_err!("{}: LRU page {} is not the slot's\n", owner.pid, index);
+        return item.skip();
+    }
     let Some(core) = inner.core.as_mut() else {
         return item.skip();
     };
@@ -1241,13 +1250,10 @@ fn free_page(item: LruWalkItem<'_, PageMeta>) -> LruWalkResult<'_> {
         _ => return item.skip(),
     }
     owner.trace_page(binder_alloc_rust_trace_unmap_kernel_start, index);
-    // The slot's metadata is the item being walked (an `Lru` index has its page installed and
-    // on the LRU); the box is moved, not freed, until after the item left the list.
+    // The walked item (checked above); the box is moved, not freed, until after the item left
+    // the list.
     let page = inner.set_page(index, None);
     owner.trace_page(binder_alloc_rust_trace_unmap_kernel_end, index);
-    if !page.as_deref().is_some_and(|m| ptr::eq(m, item_ptr)) {
-        pr_err!("{}: LRU page {} is not the slot's\n", owner.pid, index);
-    }
 
     let removed = item.isolate_and_unlock();
 
