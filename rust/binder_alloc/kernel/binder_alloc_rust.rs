@@ -293,8 +293,6 @@ unsafe impl Send for Slot {}
 struct Inner {
     /// The core; `None` before `mmap` succeeded.
     core: Option<Allocator>,
-    /// Start of the mapping (`alloc->vm_start`), invariant once `core` is set.
-    vm_start: usize,
     /// One slot per page index; allocated at `mmap` and never resized, so that the lock-free
     /// copy paths can read it (see [`BinderAllocRust::published_slots`]) until `self` is
     /// dropped. `kvmalloc`ed, as C's `alloc->pages`.
@@ -353,19 +351,8 @@ impl Inner {
         unsafe { core::mem::replace(&mut *slot.meta.get(), meta) }
     }
 
-    /// The user address of page `index`.
-    fn page_addr(&self, index: usize) -> usize {
-        self.vm_start + index * PAGE_SIZE
-    }
-
-    /// The offset in the mapping of the C buffer `cbuf`.
-    fn offset_of(&self, cbuf: NonNull<CBinderBuffer>) -> usize {
-        buffer_view(cbuf).user_data.wrapping_sub(self.vm_start)
-    }
-
-    /// `binder_alloc_buffer_size()` of the allocated buffer `cbuf`.
-    fn buffer_size_of(&self, cbuf: NonNull<CBinderBuffer>) -> Option<usize> {
-        let offset = self.offset_of(cbuf);
+    /// `binder_alloc_buffer_size()` of the allocated buffer at `offset`.
+    fn buffer_size_at(&self, offset: usize) -> Option<usize> {
         self.core.as_ref()?.allocated_buffer(offset).map(|b| b.size)
     }
 
@@ -376,10 +363,9 @@ impl Inner {
         Ok((page, pos % PAGE_SIZE))
     }
 
-    /// `binder_alloc_clear_buf()`: zeroes the whole allocated buffer `cbuf`.
-    fn clear_buf(&self, cbuf: NonNull<CBinderBuffer>) {
-        let offset = self.offset_of(cbuf);
-        let size = self.buffer_size_of(cbuf).unwrap_or(0);
+    /// `binder_alloc_clear_buf()`: zeroes the whole allocated buffer at `offset`.
+    fn clear_buf(&self, offset: usize) {
+        let size = self.buffer_size_at(offset).unwrap_or(0);
         let mut done = 0;
         while done < size {
             let Ok((page, pgoff)) = self.page_at(offset + done) else {
@@ -459,7 +445,7 @@ pub struct BinderAllocRust {
     /// `mmap_handler` once the slots exist and never changed after: the copy paths read them
     /// without the allocator lock (see [`Slot::live_page`]). Null before `mmap`. The length is
     /// at most `MAX_BUFFER_SIZE / PAGE_SIZE`; as a `u32` it shares a word with `pid`, which
-    /// keeps this state at 256 bytes (kmalloc-256) on configs without lock debugging.
+    /// keeps this state within 256 bytes (kmalloc-256) on configs without lock debugging.
     slots_base: Atomic<*const Slot>,
     slots_len: Atomic<u32>,
     vm_start: Atomic<usize>,
@@ -482,6 +468,23 @@ impl BinderAllocRust {
         unsafe { ListLru::from_raw(self.freelist) }
     }
 
+    /// Start of the mapping (`alloc->vm_start`), 0 before `mmap`. Written once, by
+    /// `mmap_handler` with the allocator lock held and before the core is set: readers that
+    /// hold the lock and find the core, or find the published slots (acquire), see it.
+    fn vm_start(&self) -> usize {
+        self.vm_start.load(Relaxed)
+    }
+
+    /// The user address of page `index`.
+    fn page_addr(&self, index: usize) -> usize {
+        self.vm_start() + index * PAGE_SIZE
+    }
+
+    /// The offset in the mapping of the C buffer `cbuf`.
+    fn offset_of(&self, cbuf: NonNull<CBinderBuffer>) -> usize {
+        buffer_view(cbuf).user_data.wrapping_sub(self.vm_start())
+    }
+
     /// Calls the tracepoint `f` for page `index`.
     fn trace_page(&self, f: unsafe extern "C" fn(*mut CBinderAlloc, usize), index: usize) {
         // SAFETY: `c` is the live C struct of this allocator; the tracepoint only reads it.
@@ -489,14 +492,14 @@ impl BinderAllocRust {
     }
 
     /// `trace_binder_update_page_range()` for the page indices `range`.
-    fn trace_range(&self, inner: &Inner, allocate: bool, range: &core::ops::Range<usize>) {
+    fn trace_range(&self, allocate: bool, range: &core::ops::Range<usize>) {
         // SAFETY: `c` is the live C struct of this allocator; the tracepoint only reads it.
         unsafe {
             binder_alloc_rust_trace_update_page_range(
                 self.c,
                 allocate,
-                inner.page_addr(range.start) as c_ulong,
-                inner.page_addr(range.end) as c_ulong,
+                self.page_addr(range.start) as c_ulong,
+                self.page_addr(range.end) as c_ulong,
             )
         };
     }
@@ -572,7 +575,6 @@ impl BinderAllocRust {
             return Err(fail(EBUSY, "already mapped"));
         }
         inner.slots = slots;
-        inner.vm_start = vma.start();
         // Publish for the lock-free copy paths; the slots' heap buffer stays put until `self`
         // is dropped.
         self.vm_start.store(vma.start(), Relaxed);
@@ -593,7 +595,9 @@ impl BinderAllocRust {
             core.vma_close();
             let size = core.buffer_size();
             // SAFETY: `c` is the live C struct of this allocator.
-            unsafe { binder_alloc_rust_set_mapped(self.c, inner.vm_start as c_ulong, size, false) };
+            unsafe {
+                binder_alloc_rust_set_mapped(self.c, self.vm_start() as c_ulong, size, false)
+            };
         }
     }
 
@@ -708,13 +712,13 @@ impl BinderAllocRust {
         }
 
         // binder_lru_freelist_del(): installed pages under the new buffer leave the LRU.
-        self.trace_range(inner, true, &nb.lru_del);
+        self.trace_range(true, &nb.lru_del);
         for index in nb.lru_del.clone() {
             self.lru_del(inner, index);
         }
 
         let init = CBufferInit {
-            user_data: (inner.vm_start + nb.offset) as c_ulong,
+            user_data: (self.vm_start() + nb.offset) as c_ulong,
             data_size: req.data_size,
             offsets_size: req.offsets_size,
             extra_buffers_size: req.extra_buffers_size,
@@ -780,7 +784,7 @@ impl BinderAllocRust {
     /// released pages on the LRU and deletes `cbuf`. Returns `false`, changing nothing, if
     /// `cbuf` is not an allocated buffer of this allocator.
     fn free_buf_locked(&self, inner: &mut Inner, cbuf: NonNull<CBinderBuffer>) -> bool {
-        let offset = inner.offset_of(cbuf);
+        let offset = self.offset_of(cbuf);
         let Some(core) = inner.core.as_mut() else {
             return false;
         };
@@ -790,7 +794,7 @@ impl BinderAllocRust {
             pr_err!("{}: free of unknown buffer at {:x}\n", self.pid, offset);
             return false;
         };
-        self.trace_range(inner, false, &freed.range);
+        self.trace_range(false, &freed.range);
         for index in freed.iter() {
             self.lru_add(inner, index);
         }
@@ -808,7 +812,7 @@ impl BinderAllocRust {
         // C clears before taking its lock; the buffer's pages are in use and cannot be reclaimed
         // while it is allocated, so clearing under the lock is equivalent.
         if buffer_view(cbuf).clear_on_free {
-            guard.clear_buf(cbuf);
+            guard.clear_buf(self.offset_of(cbuf));
             // SAFETY: `cbuf` is a live C buffer.
             unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
         }
@@ -820,7 +824,7 @@ impl BinderAllocRust {
     /// free it now; `EPERM` if not.
     fn prepare_to_free(&self, user_ptr: usize) -> Result<Option<NonNull<CBinderBuffer>>> {
         let inner = self.inner.lock();
-        let offset = user_ptr.wrapping_sub(inner.vm_start);
+        let offset = user_ptr.wrapping_sub(self.vm_start());
         let Some(cbuf) = inner
             .core
             .as_ref()
@@ -841,7 +845,8 @@ impl BinderAllocRust {
 
     /// `binder_alloc_buffer_size()`.
     fn buffer_size_of(&self, cbuf: NonNull<CBinderBuffer>) -> Option<usize> {
-        self.inner.lock().buffer_size_of(cbuf)
+        let offset = self.offset_of(cbuf);
+        self.inner.lock().buffer_size_at(offset)
     }
 
     /// `check_buffer()`: whether `bytes` at `offset` of the live buffer `cbuf` may be accessed.
@@ -876,7 +881,7 @@ impl BinderAllocRust {
         // only ever shared (`Inner` reaches them through `KVVec::get` too); what changes in
         // them is behind `UnsafeCell` (`meta`).
         let slots = unsafe { core::slice::from_raw_parts(base, len) };
-        Some((slots, self.vm_start.load(Relaxed)))
+        Some((slots, self.vm_start()))
     }
 
     /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
@@ -999,8 +1004,8 @@ impl BinderAllocRust {
         }
         let pages = {
             let inner = self.inner.lock();
-            let offset = inner.offset_of(cbuf);
-            let size = inner.buffer_size_of(cbuf).unwrap_or(0);
+            let offset = self.offset_of(cbuf);
+            let size = inner.buffer_size_at(offset).unwrap_or(0);
             offset / PAGE_SIZE..(offset + size).div_ceil(PAGE_SIZE)
         };
         for index in pages {
@@ -1010,7 +1015,7 @@ impl BinderAllocRust {
                 let inner = self.inner.lock();
                 inner
                     .page(index)
-                    .map(|p| (p.clone(), inner.page_addr(index)))
+                    .map(|p| (p.clone(), self.page_addr(index)))
             }) else {
                 continue;
             };
@@ -1035,7 +1040,7 @@ impl BinderAllocRust {
     fn fault(&self, vmf: &VmFault<'_>) -> VmFaultReason {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
-        let vm_start = inner.vm_start;
+        let vm_start = self.vm_start();
         let Some(core) = inner.core.as_mut() else {
             return VmFaultReason::SIGBUS;
         };
@@ -1088,7 +1093,7 @@ impl BinderAllocRust {
             if core.page_state(i) != Some(PageState::InUse) {
                 continue;
             }
-            let addr = inner.page_addr(i);
+            let addr = self.page_addr(i);
             if addr < vma.start() || addr >= vma.end() {
                 continue;
             }
@@ -1119,7 +1124,7 @@ impl BinderAllocRust {
                 .and_then(|b| cbuf_of(b.cookie))
             {
                 if buffer_view(cbuf).clear_on_free {
-                    inner.clear_buf(cbuf);
+                    inner.clear_buf(self.offset_of(cbuf));
                     // SAFETY: `cbuf` is a live C buffer.
                     unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
                 }
@@ -1229,7 +1234,7 @@ fn free_page(item: LruWalkItem<'_, PageMeta>) -> LruWalkResult<'_> {
         return item.skip();
     };
     let inner = &mut *guard;
-    let addr = inner.page_addr(index);
+    let addr = owner.page_addr(index);
     // The walked item is the slot's metadata (an `Lru` index has its page installed and on the
     // LRU). If the invariant were broken, freeing the slot's metadata below could free another
     // item still on the list: leave both alone.
@@ -1346,7 +1351,6 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
         vm_start: Atomic::new(0),
         inner <- new_mutex!(Inner {
             core: None,
-            vm_start: 0,
             slots: KVVec::new(),
             vma_id: (0, 0),
         }),
