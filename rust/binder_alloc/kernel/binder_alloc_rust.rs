@@ -100,6 +100,7 @@ use range::{
     Allocator,
     BufferRequest,
     NodeReserve,
+    ReserveHint,
     MAX_BUFFER_SIZE, //
 };
 
@@ -607,9 +608,10 @@ impl BinderAllocRust {
     /// Normally nothing is allocated under the lock. The C buffer is allocated before it (as C
     /// allocates its next `struct binder_buffer`) and becomes the core's cookie for the new
     /// buffer (the core is the only map from offsets to C buffers); room in the core's node
-    /// arena usually is already there, as the arena keeps its freed nodes. Then the allocation
-    /// takes the lock once. Otherwise the lock is dropped, the arena's new storage allocated,
-    /// and the lock taken again.
+    /// arena (and, for a oneway buffer, in its table of async buffer holders) usually is
+    /// already there, as the arena keeps its freed nodes. Then the allocation takes the lock
+    /// once. Otherwise the lock is dropped, the new storage allocated, and the lock taken
+    /// again.
     fn new_buf(&self, req: &BufferRequest, pid: i32) -> Result<NonNull<CBinderBuffer>> {
         // Declared before the guard, so dropped after it on every return: whatever is not used
         // is freed with the lock released.
@@ -630,10 +632,13 @@ impl BinderAllocRust {
                 req.extra_buffers_size
             );
         })?;
-        let hint = guard.core.as_ref().map_or(0, Allocator::reserve_hint);
-        if hint > 0 {
+        let hint = guard
+            .core
+            .as_ref()
+            .map_or(ReserveHint::default(), |c| c.reserve_hint(req));
+        if !hint.is_empty() {
             drop(guard);
-            reserve = NodeReserve::new(hint, GFP_KERNEL)?;
+            reserve = NodeReserve::for_hint(hint, GFP_KERNEL)?;
             // The core rechecks everything checked above; if the arena filled up meanwhile,
             // it grows under the mutex.
             guard = self.inner.lock();

@@ -202,14 +202,16 @@ impl Node {
     };
 }
 
-/// Node storage allocated before taking the allocator lock (C preallocates the next
-/// `struct binder_buffer` with `kzalloc_obj()` before `mutex_lock()`).
+/// Storage allocated before taking the allocator lock (C preallocates the next
+/// `struct binder_buffer` with `kzalloc_obj()` before `mutex_lock()`): room for the node
+/// arena and for the table of async buffer holders.
 ///
 /// [`Allocator::reserve_hint`] says how large a reservation must be; a reservation that is
-/// empty or too small is fine too, the allocator then grows its arena under the lock.
+/// empty or too small is fine too, the allocator then grows its storage under the lock.
 /// Whatever the allocator hands back in it must be dropped after the lock is released.
 pub struct NodeReserve {
     nodes: KVec<Node>,
+    holders: KVec<AsyncHolder>,
 }
 
 impl NodeReserve {
@@ -217,13 +219,52 @@ impl NodeReserve {
     pub fn new(capacity: usize, flags: Flags) -> core::result::Result<Self, AllocError> {
         Ok(NodeReserve {
             nodes: KVec::with_capacity(capacity, flags)?,
+            holders: KVec::new(),
+        })
+    }
+
+    /// The reservation [`Allocator::reserve_hint`] asked for.
+    pub fn for_hint(hint: ReserveHint, flags: Flags) -> core::result::Result<Self, AllocError> {
+        Ok(NodeReserve {
+            nodes: KVec::with_capacity(hint.nodes, flags)?,
+            holders: KVec::with_capacity(hint.holders, flags)?,
         })
     }
 
     /// A reservation holding nothing.
     pub const fn empty() -> Self {
-        NodeReserve { nodes: KVec::new() }
+        NodeReserve {
+            nodes: KVec::new(),
+            holders: KVec::new(),
+        }
     }
+}
+
+/// How large a [`NodeReserve`] must be for the next allocation not to allocate under the lock.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReserveHint {
+    nodes: usize,
+    holders: usize,
+}
+
+impl ReserveHint {
+    /// Whether no reservation is needed.
+    pub fn is_empty(&self) -> bool {
+        self.nodes == 0 && self.holders == 0
+    }
+}
+
+/// The async buffers one sender holds: what C's `debug_low_async_space_locked()` counts by
+/// walking every allocated buffer, kept up to date instead so that the check is O(number of
+/// senders) rather than O(allocated buffers) under the allocator lock.
+#[derive(Copy, Clone, Debug)]
+struct AsyncHolder {
+    /// The sender (`buffer->pid` of its buffers).
+    pid: i32,
+    /// How many allocated async buffers have this `pid`; never 0 in the table.
+    count: u32,
+    /// Their total size.
+    size: usize,
 }
 
 struct Arena {
@@ -309,11 +350,11 @@ impl Arena {
 pub struct Allocator {
     arena: Arena,
     head: Option<NodeId>,
-    tail: Option<NodeId>,
     free_buffers: RbRoot,
     allocated_buffers: RbRoot,
-    buffer_size: usize,
     free_async_space: usize,
+    /// One entry per pid that holds allocated async buffers (see [`AsyncHolder`]).
+    holders: KVec<AsyncHolder>,
     oneway_spam_detected: bool,
     mapped: bool,
     pages: KVec<PageState>,
@@ -337,11 +378,10 @@ impl Allocator {
         let mut alloc = Allocator {
             arena: Arena { nodes, spare: None },
             head: Some(0),
-            tail: Some(0),
             free_buffers: RbRoot::default(),
             allocated_buffers: RbRoot::default(),
-            buffer_size,
             free_async_space: buffer_size / 2,
+            holders: KVec::new(),
             oneway_spam_detected: false,
             mapped: true,
             pages,
@@ -358,7 +398,7 @@ impl Allocator {
         let node = self.arena.node(n);
         match node.next {
             Some(next) => self.arena.node(next).offset - node.offset,
-            None => self.buffer_size - node.offset,
+            None => self.buffer_size() - node.offset,
         }
     }
 
@@ -434,9 +474,8 @@ impl Allocator {
         self.arena.node_mut(new).prev = Some(n);
         self.arena.node_mut(new).next = next;
         self.arena.node_mut(n).next = Some(new);
-        match next {
-            Some(x) => self.arena.node_mut(x).prev = Some(new),
-            None => self.tail = Some(new),
+        if let Some(x) = next {
+            self.arena.node_mut(x).prev = Some(new);
         }
     }
 
@@ -447,20 +486,85 @@ impl Allocator {
             Some(p) => self.arena.node_mut(p).next = next,
             None => self.head = next,
         }
-        match next {
-            Some(x) => self.arena.node_mut(x).prev = prev,
-            None => self.tail = prev,
+        if let Some(x) = next {
+            self.arena.node_mut(x).prev = prev;
         }
         self.arena.put(n);
     }
 
-    /// How large a [`NodeReserve`] must be for the next [`Allocator::new_buf`] not to allocate
-    /// under the lock; 0 when no reservation is needed.
-    pub fn reserve_hint(&self) -> usize {
-        if self.arena.has_room() {
+    /// How large a [`NodeReserve`] must be for the next [`Allocator::new_buf`] of `req` not to
+    /// allocate under the lock (empty when no reservation is needed).
+    pub fn reserve_hint(&self, req: &BufferRequest) -> ReserveHint {
+        let nodes = if self.arena.has_room() {
             0
         } else {
             (self.arena.nodes.len() * 2).max(4)
+        };
+        // A oneway buffer may bring a new sender into the holder table.
+        let holders = if req.is_async && self.holders.len() == self.holders.capacity() {
+            (self.holders.len() * 2).max(4)
+        } else {
+            0
+        };
+        ReserveHint { nodes, holders }
+    }
+
+    /// Makes room in the holder table for one more sender, from the reservation if it is large
+    /// enough, else by growing the table (under the allocator mutex, as the arena does).
+    fn make_holder_room(&mut self, reserve: &mut NodeReserve) -> Result {
+        if self.holders.len() < self.holders.capacity() {
+            return Ok(());
+        }
+        if reserve.holders.capacity() > self.holders.len() && reserve.holders.is_empty() {
+            let mut holders = core::mem::take(&mut reserve.holders);
+            for h in self.holders.iter() {
+                // Cannot fail: the capacity was checked above.
+                holders.push(*h, GFP_KERNEL)?;
+            }
+            // The old storage goes back to the caller, to be freed after unlocking.
+            reserve.holders = core::mem::replace(&mut self.holders, holders);
+            reserve.holders.clear();
+            return Ok(());
+        }
+        self.holders
+            .reserve(self.holders.len().max(4), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Counts an allocated async buffer of `size` bytes for `pid`; the table has room (see
+    /// [`Allocator::make_holder_room`]).
+    fn holder_add(&mut self, pid: i32, size: usize) {
+        if let Some(h) = self.holders.iter_mut().find(|h| h.pid == pid) {
+            h.count += 1;
+            h.size += size;
+            return;
+        }
+        // Cannot fail: `make_holder_room()` succeeded for this allocation.
+        let _ = self.holders.push(
+            AsyncHolder {
+                pid,
+                count: 1,
+                size,
+            },
+            GFP_KERNEL,
+        );
+    }
+
+    /// Uncounts an async buffer of `size` bytes that `pid` held.
+    fn holder_remove(&mut self, pid: i32, size: usize) {
+        let Some(i) = self.holders.iter().position(|h| h.pid == pid) else {
+            return;
+        };
+        let h = &mut self.holders[i];
+        h.count -= 1;
+        h.size -= size;
+        if h.count == 0 {
+            // `swap_remove()`: the table is unordered.
+            if let Some(last) = self.holders.pop() {
+                if i < self.holders.len() {
+                    self.holders[i] = last;
+                }
+            }
         }
     }
 
@@ -506,6 +610,9 @@ impl Allocator {
         }
         let size = req.size()?;
         self.arena.make_room(reserve)?;
+        if req.is_async {
+            self.make_holder_room(reserve)?;
+        }
 
         if req.is_async && self.free_async_space < size {
             return Err(ENOSPC);
@@ -562,11 +669,14 @@ impl Allocator {
         let mut spam_report = None;
         if req.is_async {
             self.free_async_space -= size;
-            let (suspect, report) = self.debug_low_async_space(pid);
+            // C's walk also counts the new buffer, whose `pid` is still the stale one.
+            let stale = self.arena.node(buffer).pid == pid;
+            let (suspect, report) = self.debug_low_async_space(pid, stale.then_some(size));
             if suspect {
                 self.arena.node_mut(buffer).oneway_spam_suspect = true;
             }
             spam_report = report;
+            self.holder_add(pid, size);
         }
 
         // Set after the spam check, as C does in binder_alloc_new_buf().
@@ -608,26 +718,32 @@ impl Allocator {
 
     /// `debug_low_async_space_locked()`: whether `pid` looks like a oneway spammer now (only
     /// the first time it crosses the threshold), and the numbers C logs each time it is over.
-    fn debug_low_async_space(&mut self, pid: i32) -> (bool, Option<(usize, usize)>) {
+    ///
+    /// C walks every allocated buffer and sums the async ones whose `pid` is `pid`: the
+    /// buffers `pid` held before this allocation, plus the new one (`new`, its size) if its
+    /// stale `pid` happens to be `pid`. The holder table has the former.
+    fn debug_low_async_space(
+        &mut self,
+        pid: i32,
+        new: Option<usize>,
+    ) -> (bool, Option<(usize, usize)>) {
         // Only start detecting spammers once less than 20% of async space is left (10% of the
         // total buffer size).
-        if self.free_async_space >= self.buffer_size / 10 {
+        if self.free_async_space >= self.buffer_size() / 10 {
             self.oneway_spam_detected = false;
             return (false, None);
         }
-        let mut total_alloc_size = 0;
-        let mut num_buffers = 0;
-        let mut n = rbtree::first(&self.arena, &self.allocated_buffers);
-        while let Some(id) = n {
-            let b = self.arena.node(id);
-            if b.pid == pid && b.async_transaction {
-                total_alloc_size += self.size_of(id);
-                num_buffers += 1;
-            }
-            n = rbtree::next(&self.arena, id);
+        let (mut num_buffers, mut total_alloc_size) = self
+            .holders
+            .iter()
+            .find(|h| h.pid == pid)
+            .map_or((0, 0), |h| (h.count as usize, h.size));
+        if let Some(size) = new {
+            num_buffers += 1;
+            total_alloc_size += size;
         }
         // More than 50 transactions, or more than 50% of async space (25% of the total).
-        if num_buffers > 50 || total_alloc_size > self.buffer_size / 4 {
+        if num_buffers > 50 || total_alloc_size > self.buffer_size() / 4 {
             let report = Some((num_buffers, total_alloc_size));
             if !self.oneway_spam_detected {
                 self.oneway_spam_detected = true;
@@ -666,6 +782,7 @@ impl Allocator {
         let offset = self.arena.node(buffer).offset;
         if self.arena.node(buffer).async_transaction {
             self.free_async_space += buffer_size;
+            self.holder_remove(self.arena.node(buffer).pid, buffer_size);
         }
 
         let mut freed = FreedPages {
@@ -791,7 +908,8 @@ impl Allocator {
 
     /// Size of the mapping (`alloc->buffer_size`).
     pub fn buffer_size(&self) -> usize {
-        self.buffer_size
+        // `new()` checked that it is a whole number of pages.
+        self.pages.len() * PAGE_SIZE
     }
 
     /// `alloc->pages_high`: one past the highest page index ever needed.
@@ -899,7 +1017,7 @@ impl Allocator {
             prev = n;
             n = b.next;
         }
-        if expect != self.buffer_size || prev != self.tail {
+        if expect != self.buffer_size() {
             return Err("buffer list does not cover the mapping");
         }
         if self.free_buffers().count() != free_count || self.free_buffers().any(|b| !b.free) {
@@ -908,8 +1026,32 @@ impl Allocator {
         if self.allocated_count() != alloc_count || self.allocated_buffers().any(|b| b.free) {
             return Err("allocated tree does not hold exactly the allocated buffers");
         }
-        if self.free_async_space + async_used != self.buffer_size / 2 {
+        if self.free_async_space + async_used != self.buffer_size() / 2 {
             return Err("async space accounting");
+        }
+        for (i, h) in self.holders.iter().enumerate() {
+            let (mut count, mut size) = (0, 0);
+            for b in self.allocated_buffers() {
+                if b.async_transaction && b.pid == h.pid {
+                    count += 1;
+                    size += b.size;
+                }
+            }
+            if h.count == 0 || h.count as usize != count || h.size != size {
+                return Err("async holder does not match its buffers");
+            }
+            if self.holders[..i].iter().any(|o| o.pid == h.pid) {
+                return Err("async holder listed twice");
+            }
+        }
+        let counted: usize = self.holders.iter().map(|h| h.count as usize).sum();
+        if counted
+            != self
+                .allocated_buffers()
+                .filter(|b| b.async_transaction)
+                .count()
+        {
+            return Err("async buffer missing from the holders");
         }
         for b in self.allocated_buffers() {
             for index in install_range(b.offset, b.size) {

@@ -74,7 +74,7 @@ impl Glue {
     }
 
     fn new_buf(&mut self, req: &BufferRequest, pid: i32, install_fails: bool) {
-        let mut reserve = NodeReserve::new(self.alloc.reserve_hint(), GFP_KERNEL).unwrap();
+        let mut reserve = NodeReserve::for_hint(self.alloc.reserve_hint(req), GFP_KERNEL).unwrap();
         let before = self.alloc.free_async_space();
         let Ok(nb) = self.alloc.new_buf(req, pid, &mut reserve) else {
             assert_eq!(
@@ -434,5 +434,105 @@ fn cookies_follow_their_buffers_and_guard_the_free() {
     // The node is reused with its cookie cleared: a plain allocation has cookie 0.
     let z = a.new_buf(&req, 1, &mut r).unwrap();
     assert_eq!(a.allocated_cookie(z.offset), Some(0));
+    a.check_invariants().unwrap();
+}
+
+#[test]
+fn spam_reports_match_a_walk_of_every_buffer() {
+    // Three senders fill and drain the async space of a 64 KiB mapping; every report must be
+    // what C's walk of all allocated buffers finds, including the new buffer when its stale
+    // `pid` (from the node's previous use) is the sender's.
+    let mut a = Allocator::new(16 * PAGE_SIZE, GFP_KERNEL).unwrap();
+    let mut r = NodeReserve::empty();
+    let mut live: Vec<usize> = Vec::new();
+    let mut reports = 0;
+    let mut stale_hits = 0;
+    for step in 0..600usize {
+        // Mostly pid 3, so that it goes over the threshold.
+        let pid = [3, 3, 5, 3, 9][step * 7 % 5];
+        if step % 5 == 4 && !live.is_empty() {
+            let offset = live.remove(step * 13 % live.len());
+            a.free_buf(offset).unwrap();
+            continue;
+        }
+        let req = BufferRequest {
+            data_size: 256 + step * 97 % 1500,
+            is_async: true,
+            ..BufferRequest::default()
+        };
+        let before: Vec<_> = a.buffers().collect();
+        let Ok(b) = a.new_buf(&req, pid, &mut r) else {
+            // Out of async space: drain some.
+            for offset in live.drain(..live.len() / 2) {
+                a.free_buf(offset).unwrap();
+            }
+            continue;
+        };
+        live.push(b.offset);
+        let mut count = 0;
+        let mut total = 0;
+        for old in &before {
+            let counted = if old.offset == b.offset {
+                // The node the new buffer reuses, with its stale pid.
+                old.pid == pid
+            } else {
+                !old.free && old.async_transaction && old.pid == pid
+            };
+            if counted {
+                count += 1;
+                total += if old.offset == b.offset {
+                    b.size
+                } else {
+                    old.size
+                };
+            }
+        }
+        if before.iter().any(|o| o.offset == b.offset && o.pid == pid) {
+            stale_hits += 1;
+        }
+        let low = a.free_async_space() < a.buffer_size() / 10;
+        let over = count > 50 || total > a.buffer_size() / 4;
+        assert_eq!(
+            b.spam_report,
+            (low && over).then_some((count, total)),
+            "step {step}"
+        );
+        reports += usize::from(b.spam_report.is_some());
+        a.check_invariants().unwrap();
+    }
+    // The sequence reaches both cases it is meant to check.
+    assert!(
+        reports > 0 && stale_hits > 0,
+        "{reports} reports, {stale_hits} stale hits"
+    );
+}
+
+#[test]
+fn reserve_hint_covers_new_async_senders() {
+    let mut a = Allocator::new(16 * PAGE_SIZE, GFP_KERNEL).unwrap();
+    let req = |is_async| BufferRequest {
+        data_size: 64,
+        is_async,
+        ..BufferRequest::default()
+    };
+    // A fresh allocator has no holder table yet: only a oneway buffer needs one.
+    assert!(a.reserve_hint(&req(false)).is_empty());
+    assert!(!a.reserve_hint(&req(true)).is_empty());
+    let mut r = NodeReserve::for_hint(a.reserve_hint(&req(true)), GFP_KERNEL).unwrap();
+    for pid in 1..=4 {
+        a.new_buf(&req(true), pid, &mut r).unwrap();
+        // The arena may need room too; a oneway buffer asks for nothing more.
+        if pid < 4 {
+            assert_eq!(
+                a.reserve_hint(&req(true)),
+                a.reserve_hint(&req(false)),
+                "pid {pid}"
+            );
+        }
+    }
+    // Four senders fill the reserved table; a fifth may need more room.
+    assert_ne!(a.reserve_hint(&req(true)), a.reserve_hint(&req(false)));
+    let mut r = NodeReserve::for_hint(a.reserve_hint(&req(true)), GFP_KERNEL).unwrap();
+    a.new_buf(&req(true), 5, &mut r).unwrap();
     a.check_invariants().unwrap();
 }

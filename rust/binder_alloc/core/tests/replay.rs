@@ -45,7 +45,7 @@ fn replay(name: &str, t: &Trace) -> Result<Counts, String> {
                     extra_buffers_size: *extra,
                     is_async: *is_async,
                 };
-                let mut reserve = NodeReserve::new(alloc.reserve_hint(), GFP_KERNEL)
+                let mut reserve = NodeReserve::for_hint(alloc.reserve_hint(&req), GFP_KERNEL)
                     .map_err(|_| format!("{at}: reserve"))?;
                 let got = alloc.new_buf(&req, *pid, &mut reserve);
                 let got = match got {

@@ -84,7 +84,7 @@ impl Allocator {
             extra_buffers_size,
             is_async,
         };
-        let mut reserve = NodeReserve::new(self.inner.reserve_hint(), GFP_KERNEL)
+        let mut reserve = NodeReserve::for_hint(self.inner.reserve_hint(&req), GFP_KERNEL)
             .map_err(|e| os_error(e.into()))?;
         let nb = self
             .inner
