@@ -136,8 +136,7 @@ void binder_alloc_rust_buffer_init(struct binder_buffer *buffer,
 void binder_alloc_rust_buffer_delete(struct binder_buffer *buffer);
 void binder_alloc_rust_buffer_view(const struct binder_buffer *buffer,
 				   struct binder_alloc_rust_buffer_view *view);
-void binder_alloc_rust_buffer_set_allow_user_free(struct binder_buffer *buffer,
-						  bool allow);
+bool binder_alloc_rust_buffer_take_user_free(struct binder_buffer *buffer);
 void binder_alloc_rust_buffer_clear_clear_on_free(struct binder_buffer *buffer);
 void binder_alloc_rust_print_buffer(struct seq_file *m,
 				    const struct binder_buffer *buffer,
@@ -145,8 +144,11 @@ void binder_alloc_rust_print_buffer(struct seq_file *m,
 void binder_alloc_rust_print_pages(struct seq_file *m, int active, int lru,
 				   int free, size_t pages_high);
 bool binder_alloc_rust_debug_print(u32 mask);
-bool binder_alloc_rust_gup_copy(void);
-bool binder_alloc_rust_debug_gup_check(void);
+/* Bits of binder_alloc_rust_op_flags(). */
+#define BINDER_ALLOC_RUST_OP_GUP_COPY		(1U << 0)
+#define BINDER_ALLOC_RUST_OP_DEBUG_GUP_CHECK	(1U << 1)
+#define BINDER_ALLOC_RUST_OP_TRACE		(1U << 2)
+u32 binder_alloc_rust_op_flags(void);
 void binder_alloc_rust_gup_check_done(int result);
 void binder_alloc_rust_trace_update_page_range(struct binder_alloc *alloc,
 					       bool allocate,

@@ -94,14 +94,33 @@ MODULE_PARM_DESC(alloc_debug_gup_check,
 /* Results of the debug check, indexed by the Rust VmaPage value. */
 static atomic_long_t binder_alloc_gup_checks[BINDER_ALLOC_GUP_RESULTS];
 
-bool binder_alloc_rust_gup_copy(void)
+/*
+ * What is on for the operation the caller starts: the two parameters above
+ * and whether any tracepoint the allocator's paths fire is enabled. One call
+ * per operation instead of one per parameter read and per tracepoint: C
+ * tests its tracepoints' static keys inline, which Rust cannot.
+ */
+u32 binder_alloc_rust_op_flags(void)
 {
-	return READ_ONCE(binder_alloc_gup_copy);
-}
+	u32 flags = 0;
 
-bool binder_alloc_rust_debug_gup_check(void)
-{
-	return READ_ONCE(binder_alloc_debug_gup_check);
+	if (READ_ONCE(binder_alloc_gup_copy))
+		flags |= BINDER_ALLOC_RUST_OP_GUP_COPY;
+	if (READ_ONCE(binder_alloc_debug_gup_check))
+		flags |= BINDER_ALLOC_RUST_OP_DEBUG_GUP_CHECK;
+	if (trace_binder_update_page_range_enabled() ||
+	    trace_binder_alloc_lru_start_enabled() ||
+	    trace_binder_alloc_lru_end_enabled() ||
+	    trace_binder_free_lru_start_enabled() ||
+	    trace_binder_free_lru_end_enabled() ||
+	    trace_binder_alloc_page_start_enabled() ||
+	    trace_binder_alloc_page_end_enabled() ||
+	    trace_binder_unmap_user_start_enabled() ||
+	    trace_binder_unmap_user_end_enabled() ||
+	    trace_binder_unmap_kernel_start_enabled() ||
+	    trace_binder_unmap_kernel_end_enabled())
+		flags |= BINDER_ALLOC_RUST_OP_TRACE;
+	return flags;
 }
 
 void binder_alloc_rust_gup_check_done(int result)
@@ -378,10 +397,12 @@ void binder_alloc_rust_buffer_view(const struct binder_buffer *buffer,
 	view->has_transaction = buffer->transaction;
 }
 
-void binder_alloc_rust_buffer_set_allow_user_free(struct binder_buffer *buffer,
-						  bool allow)
+bool binder_alloc_rust_buffer_take_user_free(struct binder_buffer *buffer)
 {
-	buffer->allow_user_free = allow;
+	if (!buffer->allow_user_free)
+		return false;
+	buffer->allow_user_free = 0;
+	return true;
 }
 
 void binder_alloc_rust_buffer_clear_clear_on_free(struct binder_buffer *buffer)

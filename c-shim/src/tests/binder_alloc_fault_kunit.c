@@ -637,6 +637,102 @@ static void binder_alloc_fault_test_debug_gup_check(struct kunit *test)
 }
 #endif /* CONFIG_ANDROID_BINDER_ALLOC_RUST */
 
+#ifdef CONFIG_TRACEPOINTS
+#include "../binder_trace.h"
+
+/* How often the allocator's page tracepoints fired for one allocator. */
+struct fault_test_trace_counts {
+	struct binder_alloc *alloc;
+	int range_alloc;
+	int range_free;
+	int alloc_page;
+	int alloc_lru;
+	int free_lru;
+};
+
+static void fault_test_probe_range(void *data, struct binder_alloc *alloc,
+				   bool allocate, unsigned long start,
+				   unsigned long end)
+{
+	struct fault_test_trace_counts *c = data;
+
+	if (alloc != c->alloc)
+		return;
+	if (allocate)
+		c->range_alloc++;
+	else
+		c->range_free++;
+}
+
+#define FAULT_TEST_PAGE_PROBE(name, field)				\
+static void fault_test_probe_##name(void *data,				\
+				    const struct binder_alloc *alloc,	\
+				    size_t index)			\
+{									\
+	struct fault_test_trace_counts *c = data;			\
+									\
+	if (alloc == c->alloc)						\
+		c->field++;						\
+}
+
+FAULT_TEST_PAGE_PROBE(alloc_page_start, alloc_page)
+FAULT_TEST_PAGE_PROBE(alloc_lru_start, alloc_lru)
+FAULT_TEST_PAGE_PROBE(free_lru_start, free_lru)
+
+/*
+ * The allocator's tracepoints fire when they are enabled (the Rust
+ * allocator asks the shim once per operation whether any is): a new
+ * three-page buffer installs its three pages, freeing it puts pages on the
+ * LRU, and the same buffer allocated again takes exactly those off the LRU
+ * and installs nothing.
+ */
+static void fault_test_unregister_probes(void *data)
+{
+	unregister_trace_binder_free_lru_start(fault_test_probe_free_lru_start, data);
+	unregister_trace_binder_alloc_lru_start(fault_test_probe_alloc_lru_start, data);
+	unregister_trace_binder_alloc_page_start(fault_test_probe_alloc_page_start, data);
+	unregister_trace_binder_update_page_range(fault_test_probe_range, data);
+	tracepoint_synchronize_unregister();
+}
+
+static void binder_alloc_fault_test_tracepoints_fire(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	struct fault_test_trace_counts *c;
+	struct binder_buffer *buffer;
+	int ret;
+
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	c->alloc = &priv->alloc;
+	ret = register_trace_binder_update_page_range(fault_test_probe_range, c);
+	ret = ret ?: register_trace_binder_alloc_page_start(
+			     fault_test_probe_alloc_page_start, c);
+	ret = ret ?: register_trace_binder_alloc_lru_start(
+			     fault_test_probe_alloc_lru_start, c);
+	ret = ret ?: register_trace_binder_free_lru_start(
+			     fault_test_probe_free_lru_start, c);
+	/* Unregisters (what was registered) when the case ends, even on failure. */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+			fault_test_unregister_probes, c), 0);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	buffer = fault_test_new_filled(test);
+	KUNIT_EXPECT_EQ(test, c->alloc_page, 3);
+	KUNIT_EXPECT_EQ(test, c->alloc_lru, 0);
+	KUNIT_EXPECT_GE(test, c->range_alloc, 1);
+	binder_alloc_free_buf(&priv->alloc, buffer);
+	KUNIT_EXPECT_GE(test, c->free_lru, 1);
+	KUNIT_EXPECT_GE(test, c->range_free, 1);
+	buffer = fault_test_new_filled(test);
+	KUNIT_EXPECT_EQ(test, c->alloc_lru, c->free_lru);
+	KUNIT_EXPECT_EQ(test, c->alloc_page, 3);
+	KUNIT_EXPECT_GE(test, c->range_alloc, 2);
+	binder_alloc_free_buf(&priv->alloc, buffer);
+	fault_test_unmap(priv);
+}
+#endif /* CONFIG_TRACEPOINTS */
+
 static vm_fault_t binder_alloc_fault_test_vm_fault(struct vm_fault *vmf)
 {
 	return binder_alloc_vm_fault(vmf->vma->vm_private_data, vmf);
@@ -742,6 +838,9 @@ static struct kunit_case binder_alloc_fault_test_cases[] = {
 	KUNIT_CASE(binder_alloc_fault_test_foll_write_remote_fails),
 	KUNIT_CASE(binder_alloc_fault_test_fault_races_shrinker),
 	KUNIT_CASE(binder_alloc_fault_test_sender_takes_no_receiver_mm_lock),
+#ifdef CONFIG_TRACEPOINTS
+	KUNIT_CASE(binder_alloc_fault_test_tracepoints_fire),
+#endif
 #if IS_ENABLED(CONFIG_ANDROID_BINDER_ALLOC_RUST)
 	KUNIT_CASE(binder_alloc_fault_test_fault_around),
 	KUNIT_CASE(binder_alloc_fault_test_gup_copy_strategy),

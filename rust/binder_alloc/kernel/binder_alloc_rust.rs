@@ -157,7 +157,7 @@ extern "C" {
     fn binder_alloc_rust_buffer_init(buffer: *mut CBinderBuffer, init: *const CBufferInit);
     fn binder_alloc_rust_buffer_delete(buffer: *mut CBinderBuffer);
     fn binder_alloc_rust_buffer_view(buffer: *const CBinderBuffer, view: *mut CBufferView);
-    fn binder_alloc_rust_buffer_set_allow_user_free(buffer: *mut CBinderBuffer, allow: bool);
+    fn binder_alloc_rust_buffer_take_user_free(buffer: *mut CBinderBuffer) -> bool;
     fn binder_alloc_rust_buffer_clear_clear_on_free(buffer: *mut CBinderBuffer);
     // `struct seq_file` is passed as `void *`: its bindgen type is not FFI-safe.
     fn binder_alloc_rust_print_buffer(
@@ -173,8 +173,7 @@ extern "C" {
         pages_high: usize,
     );
     fn binder_alloc_rust_debug_print(mask: u32) -> bool;
-    fn binder_alloc_rust_gup_copy() -> bool;
-    fn binder_alloc_rust_debug_gup_check() -> bool;
+    fn binder_alloc_rust_op_flags() -> u32;
     fn binder_alloc_rust_gup_check_done(result: c_int);
     fn binder_alloc_rust_trace_update_page_range(
         alloc: *mut CBinderAlloc,
@@ -392,6 +391,40 @@ fn cbuf_of(cookie: usize) -> Option<NonNull<CBinderBuffer>> {
     NonNull::new(cookie as *mut CBinderBuffer)
 }
 
+/// What is on for one operation of the allocator, read once when it starts (one call into the
+/// shim, which tests the module parameters and the tracepoints' static keys).
+#[derive(Clone, Copy)]
+struct OpFlags(u32);
+
+impl OpFlags {
+    /// `BINDER_ALLOC_RUST_OP_GUP_COPY` of `binder_alloc_rust.h`.
+    const GUP_COPY: u32 = 1 << 0;
+    /// `BINDER_ALLOC_RUST_OP_DEBUG_GUP_CHECK`.
+    const DEBUG_GUP_CHECK: u32 = 1 << 1;
+    /// `BINDER_ALLOC_RUST_OP_TRACE`.
+    const TRACE: u32 = 1 << 2;
+
+    fn now() -> Self {
+        // SAFETY: Reads module parameters and static keys; callable from any context.
+        OpFlags(unsafe { binder_alloc_rust_op_flags() })
+    }
+
+    /// The opt-in GUP-copy strategy (`binder.alloc_gup_copy`).
+    fn gup_copy(self) -> bool {
+        self.0 & Self::GUP_COPY != 0
+    }
+
+    /// The debug check of decision 6 (`binder.alloc_debug_gup_check`).
+    fn debug_gup_check(self) -> bool {
+        self.0 & Self::DEBUG_GUP_CHECK != 0
+    }
+
+    /// Some tracepoint of the allocator's paths is enabled.
+    fn trace(self) -> bool {
+        self.0 & Self::TRACE != 0
+    }
+}
+
 /// What [`BinderAllocRust::new_buf_locked`] returns.
 type NewBufLocked =
     core::result::Result<(NonNull<CBinderBuffer>, core::ops::Range<usize>), (Error, NewCBuffer)>;
@@ -486,14 +519,25 @@ impl BinderAllocRust {
         buffer_view(cbuf).user_data.wrapping_sub(self.vm_start())
     }
 
-    /// Calls the tracepoint `f` for page `index`.
-    fn trace_page(&self, f: unsafe extern "C" fn(*mut CBinderAlloc, usize), index: usize) {
+    /// Calls the tracepoint `f` for page `index`, if tracing is on for the operation.
+    fn trace_page(
+        &self,
+        op: OpFlags,
+        f: unsafe extern "C" fn(*mut CBinderAlloc, usize),
+        index: usize,
+    ) {
+        if !op.trace() {
+            return;
+        }
         // SAFETY: `c` is the live C struct of this allocator; the tracepoint only reads it.
         unsafe { f(self.c, index) };
     }
 
-    /// `trace_binder_update_page_range()` for the page indices `range`.
-    fn trace_range(&self, allocate: bool, range: &core::ops::Range<usize>) {
+    /// `trace_binder_update_page_range()` for the page indices `range`, if tracing is on.
+    fn trace_range(&self, op: OpFlags, allocate: bool, range: &core::ops::Range<usize>) {
+        if !op.trace() {
+            return;
+        }
         // SAFETY: `c` is the live C struct of this allocator; the tracepoint only reads it.
         unsafe {
             binder_alloc_rust_trace_update_page_range(
@@ -506,11 +550,11 @@ impl BinderAllocRust {
     }
 
     /// Puts the page at `index` on the LRU, if there is one.
-    fn lru_add(&self, inner: &Inner, index: usize) {
+    fn lru_add(&self, op: OpFlags, inner: &Inner, index: usize) {
         let Some(meta) = inner.meta(index) else {
             return;
         };
-        self.trace_page(binder_alloc_rust_trace_free_lru_start, index);
+        self.trace_page(op, binder_alloc_rust_trace_free_lru_start, index);
         // SAFETY: The metadata is pinned and freed only after it left the list (the shrinker
         // isolates it first, `release` deletes it first), and every allocator is released
         // before the list is destroyed; it is on no other list. `nid` is the node of its page,
@@ -519,21 +563,21 @@ impl BinderAllocRust {
         if !added {
             pr_warn!("{}: page {} already on the LRU\n", self.pid, index);
         }
-        self.trace_page(binder_alloc_rust_trace_free_lru_end, index);
+        self.trace_page(op, binder_alloc_rust_trace_free_lru_end, index);
     }
 
     /// Takes the page at `index` off the LRU, if there is one.
-    fn lru_del(&self, inner: &Inner, index: usize) {
+    fn lru_del(&self, op: OpFlags, inner: &Inner, index: usize) {
         let Some(meta) = inner.meta(index) else {
             return;
         };
-        self.trace_page(binder_alloc_rust_trace_alloc_lru_start, index);
+        self.trace_page(op, binder_alloc_rust_trace_alloc_lru_start, index);
         // SAFETY: `nid` is the node given to `add`.
         let removed = unsafe { self.freelist().del(meta, meta.page.as_page().nid()) };
         if !removed {
             pr_warn!("{}: page {} was not on the LRU\n", self.pid, index);
         }
-        self.trace_page(binder_alloc_rust_trace_alloc_lru_end, index);
+        self.trace_page(op, binder_alloc_rust_trace_alloc_lru_end, index);
     }
 
     /// `binder_alloc_mmap_handler()`.
@@ -615,6 +659,7 @@ impl BinderAllocRust {
     fn new_buf(&self, req: &BufferRequest, pid: i32) -> Result<NonNull<CBinderBuffer>> {
         // Declared before the guard, so dropped after it on every return: whatever is not used
         // is freed with the lock released.
+        let op = OpFlags::now();
         let cbuf = NewCBuffer::alloc()?;
         let mut reserve = NodeReserve::empty();
         let mut guard = self.inner.lock();
@@ -643,7 +688,7 @@ impl BinderAllocRust {
             // it grows under the mutex.
             guard = self.inner.lock();
         }
-        let res = self.new_buf_locked(&mut guard, req, pid, &mut reserve, cbuf);
+        let res = self.new_buf_locked(op, &mut guard, req, pid, &mut reserve, cbuf);
         drop(guard);
         // Whatever the core did not use from the reservation, and the C buffer if the
         // allocation failed, are freed here, unlocked.
@@ -653,10 +698,11 @@ impl BinderAllocRust {
             e
         })?;
 
-        if let Err(e) = self.install_pages(absent) {
+        if let Err(e) = self.install_pages(op, absent) {
             // C frees the buffer and returns the installation error.
+            let offset = self.offset_of(cbuf);
             let mut guard = self.inner.lock();
-            let _ = self.free_buf_locked(&mut guard, cbuf);
+            let _ = self.free_buf_locked(op, &mut guard, cbuf, offset);
             return Err(e);
         }
         Ok(cbuf)
@@ -668,6 +714,7 @@ impl BinderAllocRust {
     /// backed); on failure, hands `cbuf` back to be freed after unlocking.
     fn new_buf_locked(
         &self,
+        op: OpFlags,
         inner: &mut Inner,
         req: &BufferRequest,
         pid: i32,
@@ -717,9 +764,9 @@ impl BinderAllocRust {
         }
 
         // binder_lru_freelist_del(): installed pages under the new buffer leave the LRU.
-        self.trace_range(true, &nb.lru_del);
+        self.trace_range(op, true, &nb.lru_del);
         for index in nb.lru_del.clone() {
-            self.lru_del(inner, index);
+            self.lru_del(op, inner, index);
         }
 
         let init = CBufferInit {
@@ -747,7 +794,7 @@ impl BinderAllocRust {
 
     /// Backs the pages in `range` that have none: allocate with no lock held, publish under the
     /// lock. An index backed meanwhile (by an allocation sharing the page) is skipped.
-    fn install_pages(&self, range: core::ops::Range<usize>) -> Result {
+    fn install_pages(&self, op: OpFlags, range: core::ops::Range<usize>) -> Result {
         for index in range {
             {
                 let guard = self.inner.lock();
@@ -756,7 +803,7 @@ impl BinderAllocRust {
                     continue;
                 }
             }
-            self.trace_page(binder_alloc_rust_trace_alloc_page_start, index);
+            self.trace_page(op, binder_alloc_rust_trace_alloc_page_start, index);
             let page = SharedPage::alloc(GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO)?;
             let meta = KBox::pin_init(
                 pin_init!(PageMeta {
@@ -780,16 +827,21 @@ impl BinderAllocRust {
             };
             drop(guard);
             drop(unused);
-            self.trace_page(binder_alloc_rust_trace_alloc_page_end, index);
+            self.trace_page(op, binder_alloc_rust_trace_alloc_page_end, index);
         }
         Ok(())
     }
 
-    /// `binder_free_buf_locked()` for the C buffer `cbuf`: frees its range in the core, puts the
-    /// released pages on the LRU and deletes `cbuf`. Returns `false`, changing nothing, if
-    /// `cbuf` is not an allocated buffer of this allocator.
-    fn free_buf_locked(&self, inner: &mut Inner, cbuf: NonNull<CBinderBuffer>) -> bool {
-        let offset = self.offset_of(cbuf);
+    /// `binder_free_buf_locked()` for the C buffer `cbuf` at `offset` ([`Self::offset_of`]):
+    /// frees its range in the core, puts the released pages on the LRU and deletes `cbuf`.
+    /// Returns `false`, changing nothing, if `cbuf` is not the allocated buffer at `offset`.
+    fn free_buf_locked(
+        &self,
+        op: OpFlags,
+        inner: &mut Inner,
+        cbuf: NonNull<CBinderBuffer>,
+        offset: usize,
+    ) -> bool {
         let Some(core) = inner.core.as_mut() else {
             return false;
         };
@@ -799,9 +851,9 @@ impl BinderAllocRust {
             pr_err!("{}: free of unknown buffer at {:x}\n", self.pid, offset);
             return false;
         };
-        self.trace_range(false, &freed.range);
+        self.trace_range(op, false, &freed.range);
         for index in freed.iter() {
-            self.lru_add(inner, index);
+            self.lru_add(op, inner, index);
         }
         // SAFETY: `cbuf` was allocated by `binder_alloc_rust_buffer_alloc()` and its buffer is
         // no longer in the core (nor its cookie); binder.c does not use a buffer after freeing
@@ -812,17 +864,22 @@ impl BinderAllocRust {
 
     /// `binder_alloc_free_buf()`.
     fn free_buf(&self, cbuf: NonNull<CBinderBuffer>) {
-        self.debug_gup_check(cbuf);
+        let op = OpFlags::now();
+        let view = buffer_view(cbuf);
+        let offset = view.user_data.wrapping_sub(self.vm_start());
+        if op.debug_gup_check() {
+            self.debug_gup_check(offset);
+        }
         let mut guard = self.inner.lock();
         // C clears before taking its lock; the buffer's pages are in use and cannot be reclaimed
         // while it is allocated, so clearing under the lock is equivalent.
-        if buffer_view(cbuf).clear_on_free {
-            guard.clear_buf(self.offset_of(cbuf));
+        if view.clear_on_free {
+            guard.clear_buf(offset);
             // SAFETY: `cbuf` is a live C buffer.
             unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
         }
         // An unknown buffer is reported by `free_buf_locked` and left alone.
-        let _ = self.free_buf_locked(&mut guard, cbuf);
+        let _ = self.free_buf_locked(op, &mut guard, cbuf, offset);
     }
 
     /// `binder_alloc_prepare_to_free()`: the allocated buffer at `user_ptr`, if its owner may
@@ -838,13 +895,13 @@ impl BinderAllocRust {
         else {
             return Ok(None);
         };
-        // binder.c writes `allow_user_free` in the C struct, which is the reference.
-        if !buffer_view(cbuf).allow_user_free {
-            return Err(EPERM);
-        }
+        // binder.c writes `allow_user_free` in the C struct, which is the reference: test and
+        // clear it there.
         // SAFETY: `cbuf` is a live C buffer; the allocator lock serialises this write with the
         // other users of the flag, as in C.
-        unsafe { binder_alloc_rust_buffer_set_allow_user_free(cbuf.as_ptr(), false) };
+        if !unsafe { binder_alloc_rust_buffer_take_user_free(cbuf.as_ptr()) } {
+            return Err(EPERM);
+        }
         Ok(Some(cbuf))
     }
 
@@ -854,12 +911,12 @@ impl BinderAllocRust {
         self.inner.lock().buffer_size_at(offset)
     }
 
-    /// `check_buffer()`: whether `bytes` at `offset` of the live buffer `cbuf` may be accessed.
+    /// `check_buffer()`: whether `bytes` at `offset` of the live buffer `view` shows may be
+    /// accessed.
     ///
     /// Takes no lock, as C: the size is the one the buffer was allocated with, which the core
     /// splits to exactly `sanitized_size()` of the sizes binder.c asked for (and never changes).
-    fn check_buffer(&self, cbuf: NonNull<CBinderBuffer>, offset: u64, bytes: usize) -> bool {
-        let view = buffer_view(cbuf);
+    fn check_buffer(&self, view: &CBufferView, offset: u64, bytes: usize) -> bool {
         let Some(size) = sanitized_size(view.data_size, view.offsets_size, view.extra_buffers_size)
         else {
             return false;
@@ -890,7 +947,7 @@ impl BinderAllocRust {
     }
 
     /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
-    /// `offset` of the buffer. The caller has checked the range.
+    /// `offset` of the buffer `view` shows. The caller has checked the range.
     ///
     /// By default the page is the slot's (decision 1), read without the allocator lock, as C
     /// reads `alloc->pages[]`. With the opt-in GUP-copy strategy (`binder.alloc_gup_copy=1`,
@@ -901,26 +958,22 @@ impl BinderAllocRust {
     ///
     /// # Safety
     ///
-    /// `cbuf` is a buffer of this allocator that stays allocated during the call (the
-    /// precondition binder.c meets for every `binder_alloc_copy_*` call).
+    /// `view` is the view of a buffer of this allocator that stays allocated during the call
+    /// (the precondition binder.c meets for every `binder_alloc_copy_*` call).
     unsafe fn for_each_chunk(
         &self,
-        cbuf: NonNull<CBinderBuffer>,
+        view: &CBufferView,
         offset: usize,
         bytes: usize,
         mut f: impl FnMut(&SharedPage, usize, usize, usize) -> Result,
     ) -> Result {
-        // SAFETY: Reads a module parameter.
-        let mm = if unsafe { binder_alloc_rust_gup_copy() } {
+        let mm = if OpFlags::now().gup_copy() {
             Some(self.mm.mmget_not_zero().ok_or(ESRCH)?)
         } else {
             None
         };
         let (slots, vm_start) = self.published_slots().ok_or(EINVAL)?;
-        let start = buffer_view(cbuf)
-            .user_data
-            .wrapping_sub(vm_start)
-            .wrapping_add(offset);
+        let start = view.user_data.wrapping_sub(vm_start).wrapping_add(offset);
         let mut done = 0;
         while done < bytes {
             // A position outside the mapping finds no slot below.
@@ -928,7 +981,7 @@ impl BinderAllocRust {
             let index = pos / PAGE_SIZE;
             let pgoff = pos % PAGE_SIZE;
             let slot = slots.get(index).ok_or(EINVAL)?;
-            // SAFETY: `pos` is inside `cbuf` (the caller checked the range) and `cbuf` stays
+            // SAFETY: `pos` is inside the buffer (the caller checked the range), which stays
             // allocated during the call (precondition).
             let page = unsafe { slot.live_page() }.ok_or(EINVAL)?;
             if let Some(mm) = &mm {
@@ -989,17 +1042,14 @@ impl BinderAllocRust {
         }
     }
 
-    /// The debug check of decision 6 (`binder.alloc_debug_gup_check=1`): before `cbuf` is
-    /// freed, every page of it that the receiver has mapped must be the slot's page.
+    /// The debug check of decision 6 (`binder.alloc_debug_gup_check=1`, tested by the caller):
+    /// before the allocated buffer at `offset` is freed, every page of it that the receiver has
+    /// mapped must be the slot's page.
     ///
     /// Runs only in the receiver's own context (`current->mm` is the allocator's mm, as for
     /// `BC_FREE_BUFFER`): the sender's path never takes a lock of the receiver's mm. Uses
     /// [`GupFlags::NOFAULT`], so it maps nothing. Each result is counted by the shim.
-    fn debug_gup_check(&self, cbuf: NonNull<CBinderBuffer>) {
-        // SAFETY: Reads a module parameter.
-        if !unsafe { binder_alloc_rust_debug_gup_check() } {
-            return;
-        }
+    fn debug_gup_check(&self, offset: usize) {
         let current = kernel::current!();
         let Some(mm) = current.mm() else {
             return;
@@ -1009,7 +1059,6 @@ impl BinderAllocRust {
         }
         let pages = {
             let inner = self.inner.lock();
-            let offset = self.offset_of(cbuf);
             let size = inner.buffer_size_at(offset).unwrap_or(0);
             offset / PAGE_SIZE..(offset + size).div_ceil(PAGE_SIZE)
         };
@@ -1113,6 +1162,7 @@ impl BinderAllocRust {
     /// `binder_alloc_deferred_release()`. Returns `false` (and leaks the state) if the mapping
     /// is still alive: a fault could still reach it.
     fn release(&self) -> bool {
+        let op = OpFlags::now();
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
         let mut buffers = 0;
@@ -1128,13 +1178,14 @@ impl BinderAllocRust {
                 .and_then(|c| c.allocated_buffers().next())
                 .and_then(|b| cbuf_of(b.cookie))
             {
+                let offset = self.offset_of(cbuf);
                 if buffer_view(cbuf).clear_on_free {
-                    inner.clear_buf(self.offset_of(cbuf));
+                    inner.clear_buf(offset);
                     // SAFETY: `cbuf` is a live C buffer.
                     unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
                 }
                 // Cannot fail (the cookie is the core's own); if it did, stop rather than loop.
-                if !self.free_buf_locked(inner, cbuf) {
+                if !self.free_buf_locked(op, inner, cbuf, offset) {
                     break;
                 }
                 buffers += 1;
@@ -1147,7 +1198,7 @@ impl BinderAllocRust {
                     continue;
                 };
                 if actions.contains(PageAction::RemoveFromLru) {
-                    self.lru_del(inner, index);
+                    self.lru_del(op, inner, index);
                 }
                 if actions.contains(PageAction::FreePage) {
                     drop(inner.set_page(index, None));
@@ -1238,6 +1289,7 @@ fn free_page(item: LruWalkItem<'_, PageMeta>) -> LruWalkResult<'_> {
     let Some(mut guard) = owner.inner.try_lock() else {
         return item.skip();
     };
+    let op = OpFlags::now();
     let inner = &mut *guard;
     let addr = owner.page_addr(index);
     // The walked item is the slot's metadata (an `Lru` index has its page installed and on the
@@ -1259,11 +1311,11 @@ fn free_page(item: LruWalkItem<'_, PageMeta>) -> LruWalkResult<'_> {
         Ok(actions) if actions.contains(PageAction::RemoveFromLru) => {}
         _ => return item.skip(),
     }
-    owner.trace_page(binder_alloc_rust_trace_unmap_kernel_start, index);
+    owner.trace_page(op, binder_alloc_rust_trace_unmap_kernel_start, index);
     // The walked item (checked above); the box is moved, not freed, until after the item left
     // the list.
     let page = inner.set_page(index, None);
-    owner.trace_page(binder_alloc_rust_trace_unmap_kernel_end, index);
+    owner.trace_page(op, binder_alloc_rust_trace_unmap_kernel_end, index);
 
     let removed = item.isolate_and_unlock();
 
@@ -1272,9 +1324,9 @@ fn free_page(item: LruWalkItem<'_, PageMeta>) -> LruWalkResult<'_> {
         let _ = core.page_event(index, PageEvent::ReclaimDone);
     }
     if let Some(vma) = vma {
-        owner.trace_page(binder_alloc_rust_trace_unmap_user_start, index);
+        owner.trace_page(op, binder_alloc_rust_trace_unmap_user_start, index);
         vma.zap_vma_range(addr, PAGE_SIZE);
-        owner.trace_page(binder_alloc_rust_trace_unmap_user_end, index);
+        owner.trace_page(op, binder_alloc_rust_trace_unmap_user_end, index);
     }
     drop(guard);
     drop(mmap);
@@ -1463,7 +1515,8 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_user_to_buffer(
     let (Some(ra), Some(b)) = (unsafe { state(ra) }, NonNull::new(buffer)) else {
         return bytes as c_ulong;
     };
-    if !ra.check_buffer(b, buffer_offset, bytes) {
+    let view = buffer_view(b);
+    if !ra.check_buffer(&view, buffer_offset, bytes) {
         return bytes as c_ulong;
     }
     let mut reader = UserSlice::new(UserPtr::from_ptr(from.cast_mut()), bytes).reader();
@@ -1478,8 +1531,8 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_user_to_buffer(
         copied = done + len;
         Ok(())
     };
-    // SAFETY: `b` is a live buffer of `ra` for the call (precondition).
-    let _ = unsafe { ra.for_each_chunk(b, buffer_offset as usize, bytes, copy) };
+    // SAFETY: `view` is of `b`, a live buffer of `ra` for the call (precondition).
+    let _ = unsafe { ra.for_each_chunk(&view, buffer_offset as usize, bytes, copy) };
     (bytes - copied) as c_ulong
 }
 
@@ -1502,7 +1555,8 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_buffer(
     let (Some(ra), Some(b)) = (unsafe { state(ra) }, NonNull::new(buffer)) else {
         return EINVAL.to_errno();
     };
-    if !ra.check_buffer(b, buffer_offset, bytes) {
+    let view = buffer_view(b);
+    if !ra.check_buffer(&view, buffer_offset, bytes) {
         return EINVAL.to_errno();
     }
     let ptr = ptr.cast::<u8>();
@@ -1517,8 +1571,8 @@ pub unsafe extern "C" fn rust_binder_alloc_copy_buffer(
             }
         }
     };
-    // SAFETY: `b` is a live buffer of `ra` for the call (precondition).
-    let res = unsafe { ra.for_each_chunk(b, buffer_offset as usize, bytes, copy) };
+    // SAFETY: `view` is of `b`, a live buffer of `ra` for the call (precondition).
+    let res = unsafe { ra.for_each_chunk(&view, buffer_offset as usize, bytes, copy) };
     match res {
         Ok(()) => 0,
         Err(_) => EINVAL.to_errno(),
