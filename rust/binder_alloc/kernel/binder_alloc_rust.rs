@@ -233,6 +233,8 @@ struct PageMeta {
     page: ARef<SharedPage>,
     owner: *const BinderAllocRust,
     index: usize,
+    /// The NUMA node of `page` (the LRU list it goes on), looked up once at allocation.
+    nid: c_int,
 }
 
 impl_has_list_lru_entry! {
@@ -320,6 +322,7 @@ enum VmaPage {
 impl Inner {
     /// The metadata of the page installed at `index`, if any. `&self` proves that the allocator
     /// lock is held.
+    #[inline]
     fn meta(&self, index: usize) -> Option<&PageMeta> {
         let slot = self.slots.get(index)?;
         // SAFETY: `Inner` is only reachable through the allocator lock, so the lock is held for
@@ -328,6 +331,7 @@ impl Inner {
     }
 
     /// The page installed at `index`, if any.
+    #[inline]
     fn page(&self, index: usize) -> Option<&ARef<SharedPage>> {
         self.meta(index).map(|m| &m.page)
     }
@@ -382,11 +386,13 @@ impl Inner {
 
 /// The core's cookie of an allocated buffer: the address of its C `struct binder_buffer`, which
 /// the allocator owns from `new_buf` to `free_buf` (the core then is its only map).
+#[inline]
 fn cookie_of(cbuf: NonNull<CBinderBuffer>) -> usize {
     cbuf.as_ptr() as usize
 }
 
 /// The C buffer whose cookie the core returned (see [`cookie_of`]).
+#[inline]
 fn cbuf_of(cookie: usize) -> Option<NonNull<CBinderBuffer>> {
     NonNull::new(cookie as *mut CBinderBuffer)
 }
@@ -404,12 +410,14 @@ impl OpFlags {
     /// `BINDER_ALLOC_RUST_OP_TRACE`.
     const TRACE: u32 = 1 << 2;
 
+    #[inline]
     fn now() -> Self {
         // SAFETY: Reads module parameters and static keys; callable from any context.
         OpFlags(unsafe { binder_alloc_rust_op_flags() })
     }
 
     /// The opt-in GUP-copy strategy (`binder.alloc_gup_copy`).
+    #[inline]
     fn gup_copy(self) -> bool {
         self.0 & Self::GUP_COPY != 0
     }
@@ -420,6 +428,7 @@ impl OpFlags {
     }
 
     /// Some tracepoint of the allocator's paths is enabled.
+    #[inline]
     fn trace(self) -> bool {
         self.0 & Self::TRACE != 0
     }
@@ -505,21 +514,25 @@ impl BinderAllocRust {
     /// Start of the mapping (`alloc->vm_start`), 0 before `mmap`. Written once, by
     /// `mmap_handler` with the allocator lock held and before the core is set: readers that
     /// hold the lock and find the core, or find the published slots (acquire), see it.
+    #[inline]
     fn vm_start(&self) -> usize {
         self.vm_start.load(Relaxed)
     }
 
     /// The user address of page `index`.
+    #[inline]
     fn page_addr(&self, index: usize) -> usize {
         self.vm_start() + index * PAGE_SIZE
     }
 
     /// The offset in the mapping of the C buffer `cbuf`.
+    #[inline]
     fn offset_of(&self, cbuf: NonNull<CBinderBuffer>) -> usize {
         buffer_view(cbuf).user_data.wrapping_sub(self.vm_start())
     }
 
     /// Calls the tracepoint `f` for page `index`, if tracing is on for the operation.
+    #[inline]
     fn trace_page(
         &self,
         op: OpFlags,
@@ -534,6 +547,7 @@ impl BinderAllocRust {
     }
 
     /// `trace_binder_update_page_range()` for the page indices `range`, if tracing is on.
+    #[inline]
     fn trace_range(&self, op: OpFlags, allocate: bool, range: &core::ops::Range<usize>) {
         if !op.trace() {
             return;
@@ -550,6 +564,7 @@ impl BinderAllocRust {
     }
 
     /// Puts the page at `index` on the LRU, if there is one.
+    #[inline]
     fn lru_add(&self, op: OpFlags, inner: &Inner, index: usize) {
         let Some(meta) = inner.meta(index) else {
             return;
@@ -559,7 +574,7 @@ impl BinderAllocRust {
         // isolates it first, `release` deletes it first), and every allocator is released
         // before the list is destroyed; it is on no other list. `nid` is the node of its page,
         // which `lru_del` passes too (the page does not change while on the LRU).
-        let added = unsafe { self.freelist().add(meta, meta.page.as_page().nid()) };
+        let added = unsafe { self.freelist().add(meta, meta.nid) };
         if !added {
             pr_warn!("{}: page {} already on the LRU\n", self.pid, index);
         }
@@ -567,13 +582,14 @@ impl BinderAllocRust {
     }
 
     /// Takes the page at `index` off the LRU, if there is one.
+    #[inline]
     fn lru_del(&self, op: OpFlags, inner: &Inner, index: usize) {
         let Some(meta) = inner.meta(index) else {
             return;
         };
         self.trace_page(op, binder_alloc_rust_trace_alloc_lru_start, index);
         // SAFETY: `nid` is the node given to `add`.
-        let removed = unsafe { self.freelist().del(meta, meta.page.as_page().nid()) };
+        let removed = unsafe { self.freelist().del(meta, meta.nid) };
         if !removed {
             pr_warn!("{}: page {} was not on the LRU\n", self.pid, index);
         }
@@ -808,6 +824,7 @@ impl BinderAllocRust {
             let meta = KBox::pin_init(
                 pin_init!(PageMeta {
                     lru <- ListLruEntry::new(),
+                    nid: page.as_page().nid(),
                     page,
                     owner: ptr::from_ref(self),
                     index,
@@ -916,6 +933,7 @@ impl BinderAllocRust {
     ///
     /// Takes no lock, as C: the size is the one the buffer was allocated with, which the core
     /// splits to exactly `sanitized_size()` of the sizes binder.c asked for (and never changes).
+    #[inline]
     fn check_buffer(&self, view: &CBufferView, offset: u64, bytes: usize) -> bool {
         let Some(size) = sanitized_size(view.data_size, view.offsets_size, view.extra_buffers_size)
         else {
@@ -931,6 +949,7 @@ impl BinderAllocRust {
 
     /// The slots and the mapping's start, as `mmap_handler` published them for the lock-free
     /// copy paths; `None` before `mmap`. Read once per copy.
+    #[inline]
     fn published_slots(&self) -> Option<(&[Slot], usize)> {
         let base = self.slots_base.load(Acquire);
         if base.is_null() {
@@ -1253,6 +1272,7 @@ fn debug_no_space(core: &Allocator) {
 }
 
 /// Reads the fields of the C buffer `cbuf` that the allocator uses.
+#[inline]
 fn buffer_view(cbuf: NonNull<CBinderBuffer>) -> CBufferView {
     let mut view = CBufferView::default();
     // SAFETY: `cbuf` is a live C buffer (callers get it from binder.c or the buffer map) and
@@ -1377,6 +1397,7 @@ impl Shrinker for BinderShrinker {
 /// # Safety
 ///
 /// `ra` is NULL or was returned by [`rust_binder_alloc_new`] and not yet released.
+#[inline]
 unsafe fn state<'a>(ra: *mut BinderAllocRust) -> Option<&'a BinderAllocRust> {
     // SAFETY: By the precondition.
     unsafe { ra.as_ref() }

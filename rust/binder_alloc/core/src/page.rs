@@ -132,6 +132,7 @@ impl PageActions {
 /// Returns `EINVAL` for an event that cannot happen in `state` when the glue follows the
 /// protocol, and `EBUSY` for an event that meets a page being reclaimed (the shrinker must
 /// isolate, zap and clear the slot in one allocator-lock section, as C does).
+#[inline]
 pub fn transition(state: PageState, event: PageEvent) -> Result<(PageState, PageActions)> {
     use PageAction::*;
     use PageEvent as E;
@@ -188,6 +189,7 @@ pub const fn page_down(off: usize) -> usize {
 
 /// Pages a buffer at `offset` of `size` bytes touches (`binder_install_buffer_pages()`:
 /// `user_data & PAGE_MASK` up to `PAGE_ALIGN(user_data + size)`).
+#[inline]
 pub const fn install_range(offset: usize, size: usize) -> PageRange {
     page_down(offset)..page_up(offset + size)
 }
@@ -196,6 +198,7 @@ pub const fn install_range(offset: usize, size: usize) -> PageRange {
 /// `PAGE_ALIGN(user_data)` to `min(next_used_page, curr_last_page)`, where `free_size` is the
 /// size of the free buffer it was carved from. The first partial page and a last page shared
 /// with the next (in-use) buffer are excluded: they are already off the LRU.
+#[inline]
 pub fn lru_del_range(offset: usize, size: usize, free_size: usize) -> PageRange {
     let next_used_page = page_down(offset + free_size);
     let curr_last_page = page_up(offset + size);
@@ -205,6 +208,7 @@ pub fn lru_del_range(offset: usize, size: usize, free_size: usize) -> PageRange 
 /// Pages fully inside a freed buffer (`binder_free_buf_locked()`: `PAGE_ALIGN(user_data)` to
 /// `(user_data + buffer_size) & PAGE_MASK`); partial first and last pages are excluded here and
 /// handled by [`merged_page`] when a neighbour merges.
+#[inline]
 pub fn free_range(offset: usize, size: usize) -> PageRange {
     page_up(offset)..page_down(offset + size)
 }
@@ -216,6 +220,7 @@ pub fn free_range(offset: usize, size: usize) -> PageRange {
 /// C's rules: nothing if the buffer is page aligned; nothing if the page holding the byte just
 /// before the predecessor (`prev_buffer_end_page(prev)`) is the buffer's first page; nothing if
 /// the next buffer starts on the same page; else the buffer's first page.
+#[inline]
 pub fn merged_page(prev_offset: usize, offset: usize, next_offset: Option<usize>) -> Option<usize> {
     // PAGE_SIZE is a power of two: this is C's PAGE_ALIGNED().
     if offset & (PAGE_SIZE - 1) == 0 {

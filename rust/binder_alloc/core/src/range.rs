@@ -44,6 +44,7 @@ const fn align_ptr(x: usize) -> usize {
 ///
 /// Each of the three sizes is aligned to `sizeof(void *)`, overflow makes the request invalid,
 /// and a zero total becomes `sizeof(void *)` so that every buffer has a unique address.
+#[inline]
 pub const fn sanitized_size(
     data_size: usize,
     offsets_size: usize,
@@ -274,25 +275,30 @@ struct Arena {
 }
 
 impl RbNodes for Arena {
+    #[inline]
     fn rb(&self, n: NodeId) -> &RbLinks {
         &self.nodes[n as usize].rb
     }
 
+    #[inline]
     fn rb_mut(&mut self, n: NodeId) -> &mut RbLinks {
         &mut self.nodes[n as usize].rb
     }
 }
 
 impl Arena {
+    #[inline]
     fn node(&self, n: NodeId) -> &Node {
         &self.nodes[n as usize]
     }
 
+    #[inline]
     fn node_mut(&mut self, n: NodeId) -> &mut Node {
         &mut self.nodes[n as usize]
     }
 
     /// Whether a node can be taken without allocating.
+    #[inline]
     fn has_room(&self) -> bool {
         self.spare.is_some() || self.nodes.len() < self.nodes.capacity()
     }
@@ -394,6 +400,7 @@ impl Allocator {
     }
 
     /// `binder_alloc_buffer_size()`.
+    #[inline]
     fn size_of(&self, n: NodeId) -> usize {
         let node = self.arena.node(n);
         match node.next {
@@ -442,12 +449,14 @@ impl Allocator {
         self.allocated_buffers = root;
     }
 
+    #[inline]
     fn erase_free(&mut self, n: NodeId) {
         let mut root = self.free_buffers;
         rbtree::erase(&mut self.arena, n, &mut root);
         self.free_buffers = root;
     }
 
+    #[inline]
     fn erase_allocated(&mut self, n: NodeId) {
         let mut root = self.allocated_buffers;
         rbtree::erase(&mut self.arena, n, &mut root);
@@ -455,6 +464,7 @@ impl Allocator {
     }
 
     /// The allocated buffer at `offset`.
+    #[inline]
     fn find_allocated(&self, offset: usize) -> Option<NodeId> {
         let mut n = self.allocated_buffers.node;
         while let Some(id) = n {
@@ -469,6 +479,7 @@ impl Allocator {
     }
 
     /// `list_add(&new->entry, &buffer->entry)`: link `new` right after `n`.
+    #[inline]
     fn list_add_after(&mut self, new: NodeId, n: NodeId) {
         let next = self.arena.node(n).next;
         self.arena.node_mut(new).prev = Some(n);
@@ -480,6 +491,7 @@ impl Allocator {
     }
 
     /// `list_del()` + `kfree()`.
+    #[inline]
     fn list_del(&mut self, n: NodeId) {
         let (prev, next) = (self.arena.node(n).prev, self.arena.node(n).next);
         match prev {
@@ -533,6 +545,7 @@ impl Allocator {
 
     /// Counts an allocated async buffer of `size` bytes for `pid`; the table has room (see
     /// [`Allocator::make_holder_room`]).
+    #[inline]
     fn holder_add(&mut self, pid: i32, size: usize) {
         if let Some(h) = self.holders.iter_mut().find(|h| h.pid == pid) {
             h.count += 1;
@@ -551,6 +564,7 @@ impl Allocator {
     }
 
     /// Uncounts an async buffer of `size` bytes that `pid` held.
+    #[inline]
     fn holder_remove(&mut self, pid: i32, size: usize) {
         let Some(i) = self.holders.iter().position(|h| h.pid == pid) else {
             return;
@@ -699,6 +713,7 @@ impl Allocator {
 
     /// `binder_lru_freelist_del()`: installed pages leave the LRU; absent ones raise the high
     /// watermark.
+    #[inline]
     fn lru_freelist_del(&mut self, range: PageRange) {
         for index in range {
             if self.pages[index] == PageState::Absent {
@@ -710,6 +725,7 @@ impl Allocator {
     }
 
     /// `binder_lru_freelist_add()`.
+    #[inline]
     fn lru_freelist_add(&mut self, range: PageRange) {
         for index in range {
             let _ = self.page_event(index, PageEvent::Free);
@@ -763,6 +779,7 @@ impl Allocator {
 
     /// [`Allocator::free_buf`] of the allocated buffer at `offset` if its cookie is `cookie`;
     /// `EINVAL`, changing nothing, if there is no such buffer.
+    #[inline]
     pub fn free_buf_with_cookie(&mut self, offset: usize, cookie: usize) -> Result<FreedPages> {
         let buffer = self.find_allocated(offset).ok_or(EINVAL)?;
         if self.arena.node(buffer).cookie != cookie {
@@ -772,6 +789,7 @@ impl Allocator {
     }
 
     /// The cookie of the allocated buffer at `offset` (see [`Allocator::new_buf_with_cookie`]).
+    #[inline]
     pub fn allocated_cookie(&self, offset: usize) -> Option<usize> {
         self.find_allocated(offset)
             .map(|id| self.arena.node(id).cookie)
@@ -923,6 +941,7 @@ impl Allocator {
     }
 
     /// The state of page `index`, or `None` past the end of the mapping.
+    #[inline]
     pub fn page_state(&self, index: usize) -> Option<PageState> {
         self.pages.get(index).copied()
     }
@@ -947,6 +966,7 @@ impl Allocator {
 
     /// Applies `event` to page `index` through [`transition`] and returns the glue's actions.
     /// `EINVAL` past the end of the mapping (a fault there gets `SIGBUS` from the glue).
+    #[inline]
     pub fn page_event(&mut self, index: usize, event: PageEvent) -> Result<PageActions> {
         let state = self.pages.get_mut(index).ok_or(EINVAL)?;
         let (next, actions) = transition(*state, event)?;

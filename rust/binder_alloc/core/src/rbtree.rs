@@ -78,14 +78,17 @@ pub enum Link {
     Right(NodeId),
 }
 
+#[inline]
 fn is_red<A: RbNodes>(a: &A, n: Option<NodeId>) -> bool {
     matches!(n, Some(n) if a.rb(n).color == Color::Red)
 }
 
+#[inline]
 fn is_black<A: RbNodes>(a: &A, n: Option<NodeId>) -> bool {
     !is_red(a, n)
 }
 
+#[inline]
 fn set_parent_color<A: RbNodes>(a: &mut A, n: NodeId, parent: Option<NodeId>, color: Color) {
     let l = a.rb_mut(n);
     l.parent = parent;
@@ -93,6 +96,7 @@ fn set_parent_color<A: RbNodes>(a: &mut A, n: NodeId, parent: Option<NodeId>, co
 }
 
 /// `__rb_change_child()`.
+#[inline]
 fn change_child<A: RbNodes>(
     a: &mut A,
     old: NodeId,
@@ -114,6 +118,7 @@ fn change_child<A: RbNodes>(
 
 /// `__rb_rotate_set_parents()`: `old`'s parent and colour go to `new`; `old` gets `new` as
 /// parent and `color` as colour.
+#[inline]
 fn rotate_set_parents<A: RbNodes>(
     a: &mut A,
     old: NodeId,
@@ -129,6 +134,7 @@ fn rotate_set_parents<A: RbNodes>(
 }
 
 /// `rb_link_node()`: attach `node` as a red leaf at `link`.
+#[inline]
 pub fn link_node<A: RbNodes>(a: &mut A, node: NodeId, link: Link, root: &mut RbRoot) {
     let parent = match link {
         Link::Root => {
@@ -451,6 +457,7 @@ pub fn erase<A: RbNodes>(a: &mut A, node: NodeId, root: &mut RbRoot) {
 }
 
 /// `rb_first()`: the leftmost node.
+#[inline]
 pub fn first<A: RbNodes>(a: &A, root: &RbRoot) -> Option<NodeId> {
     let mut n = root.node?;
     while let Some(l) = a.rb(n).left {
@@ -460,6 +467,7 @@ pub fn first<A: RbNodes>(a: &A, root: &RbRoot) -> Option<NodeId> {
 }
 
 /// `rb_next()`: the in-order successor of `node`.
+#[inline]
 pub fn next<A: RbNodes>(a: &A, node: NodeId) -> Option<NodeId> {
     if let Some(mut n) = a.rb(node).right {
         while let Some(l) = a.rb(n).left {
