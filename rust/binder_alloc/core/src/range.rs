@@ -210,33 +210,41 @@ impl Node {
 /// [`Allocator::reserve_hint`] says how large a reservation must be; a reservation that is
 /// empty or too small is fine too, the allocator then grows its storage under the lock.
 /// Whatever the allocator hands back in it must be dropped after the lock is released.
+///
+/// The parts are optional so that the usual, empty reservation costs nothing to drop (an
+/// empty kernel `Vec` still calls the allocator's `free`).
 pub struct NodeReserve {
-    nodes: KVec<Node>,
-    holders: KVec<AsyncHolder>,
+    nodes: Option<KVec<Node>>,
+    holders: Option<KVec<AsyncHolder>>,
 }
 
 impl NodeReserve {
     /// A reservation with room for an arena of `capacity` nodes.
     pub fn new(capacity: usize, flags: Flags) -> core::result::Result<Self, AllocError> {
         Ok(NodeReserve {
-            nodes: KVec::with_capacity(capacity, flags)?,
-            holders: KVec::new(),
+            nodes: Some(KVec::with_capacity(capacity, flags)?),
+            holders: None,
         })
     }
 
     /// The reservation [`Allocator::reserve_hint`] asked for.
     pub fn for_hint(hint: ReserveHint, flags: Flags) -> core::result::Result<Self, AllocError> {
-        Ok(NodeReserve {
-            nodes: KVec::with_capacity(hint.nodes, flags)?,
-            holders: KVec::with_capacity(hint.holders, flags)?,
-        })
+        let nodes = match hint.nodes {
+            0 => None,
+            n => Some(KVec::with_capacity(n, flags)?),
+        };
+        let holders = match hint.holders {
+            0 => None,
+            n => Some(KVec::with_capacity(n, flags)?),
+        };
+        Ok(NodeReserve { nodes, holders })
     }
 
     /// A reservation holding nothing.
     pub const fn empty() -> Self {
         NodeReserve {
-            nodes: KVec::new(),
-            holders: KVec::new(),
+            nodes: None,
+            holders: None,
         }
     }
 }
@@ -309,16 +317,20 @@ impl Arena {
         if self.has_room() {
             return Ok(());
         }
-        if reserve.nodes.capacity() > self.nodes.len() && reserve.nodes.is_empty() {
-            let mut nodes = core::mem::take(&mut reserve.nodes);
-            for n in self.nodes.iter() {
-                // Cannot fail: the capacity was checked above.
-                nodes.push(*n, GFP_KERNEL)?;
+        let fits = |r: &KVec<Node>| r.capacity() > self.nodes.len() && r.is_empty();
+        if let Some(mut nodes) = reserve.nodes.take() {
+            if fits(&nodes) {
+                for n in self.nodes.iter() {
+                    // Cannot fail: the capacity was checked above.
+                    nodes.push(*n, GFP_KERNEL)?;
+                }
+                // The old storage goes back to the caller, to be freed after unlocking.
+                let mut old = core::mem::replace(&mut self.nodes, nodes);
+                old.clear();
+                reserve.nodes = Some(old);
+                return Ok(());
             }
-            // The old storage goes back to the caller, to be freed after unlocking.
-            reserve.nodes = core::mem::replace(&mut self.nodes, nodes);
-            reserve.nodes.clear();
-            return Ok(());
+            reserve.nodes = Some(nodes);
         }
         self.nodes.reserve(self.nodes.len().max(8), GFP_KERNEL)?;
         Ok(())
@@ -527,16 +539,20 @@ impl Allocator {
         if self.holders.len() < self.holders.capacity() {
             return Ok(());
         }
-        if reserve.holders.capacity() > self.holders.len() && reserve.holders.is_empty() {
-            let mut holders = core::mem::take(&mut reserve.holders);
-            for h in self.holders.iter() {
-                // Cannot fail: the capacity was checked above.
-                holders.push(*h, GFP_KERNEL)?;
+        let fits = |r: &KVec<AsyncHolder>| r.capacity() > self.holders.len() && r.is_empty();
+        if let Some(mut holders) = reserve.holders.take() {
+            if fits(&holders) {
+                for h in self.holders.iter() {
+                    // Cannot fail: the capacity was checked above.
+                    holders.push(*h, GFP_KERNEL)?;
+                }
+                // The old storage goes back to the caller, to be freed after unlocking.
+                let mut old = core::mem::replace(&mut self.holders, holders);
+                old.clear();
+                reserve.holders = Some(old);
+                return Ok(());
             }
-            // The old storage goes back to the caller, to be freed after unlocking.
-            reserve.holders = core::mem::replace(&mut self.holders, holders);
-            reserve.holders.clear();
-            return Ok(());
+            reserve.holders = Some(holders);
         }
         self.holders
             .reserve(self.holders.len().max(4), GFP_KERNEL)?;
