@@ -434,6 +434,10 @@ impl OpFlags {
     }
 }
 
+/// How many page indices [`BinderAllocRust::install_pages`] backs per lock round trip (at most
+/// 32: a `u32` notes which of them have no page).
+const INSTALL_BATCH: usize = 16;
+
 /// What [`BinderAllocRust::new_buf_locked`] returns.
 type NewBufLocked =
     core::result::Result<(NonNull<CBinderBuffer>, core::ops::Range<usize>), (Error, NewCBuffer)>;
@@ -808,43 +812,76 @@ impl BinderAllocRust {
         Ok((cbuf, absent))
     }
 
-    /// Backs the pages in `range` that have none: allocate with no lock held, publish under the
-    /// lock. An index backed meanwhile (by an allocation sharing the page) is skipped.
+    /// Backs the pages in `range` that have none, [`INSTALL_BATCH`] indices at a time: note
+    /// under the lock which indices of the batch have no page, allocate those with no lock
+    /// held, publish them under the lock. An index backed meanwhile (by an allocation sharing
+    /// the page) keeps its page; the new one is dropped after unlocking. Two lock round trips
+    /// per batch, where one page at a time took two per page.
     fn install_pages(&self, op: OpFlags, range: core::ops::Range<usize>) -> Result {
-        for index in range {
+        let mut start = range.start;
+        while start < range.end {
+            let end = range.end.min(start + INSTALL_BATCH);
+            // Bit `i`: index `start + i` had no page.
+            let mut absent: u32 = 0;
             {
                 let guard = self.inner.lock();
                 let core = guard.core.as_ref().ok_or(ESRCH)?;
-                if core.page_state(index) != Some(PageState::Absent) {
-                    continue;
+                for index in start..end {
+                    if core.page_state(index) == Some(PageState::Absent) {
+                        absent |= 1 << (index - start);
+                    }
                 }
             }
-            self.trace_page(op, binder_alloc_rust_trace_alloc_page_start, index);
-            let page = SharedPage::alloc(GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO)?;
-            let meta = KBox::pin_init(
-                pin_init!(PageMeta {
-                    lru <- ListLruEntry::new(),
-                    nid: page.as_page().nid(),
-                    page,
-                    owner: ptr::from_ref(self),
-                    index,
-                }),
-                GFP_KERNEL,
-            )?;
+            // Declared before the guard below, so that what is left in it (pages allocated
+            // for nothing, or all of them on an error) is dropped after unlocking.
+            let mut metas: [Option<Pin<KBox<PageMeta>>>; INSTALL_BATCH] = Default::default();
+            for index in start..end {
+                if absent & (1 << (index - start)) == 0 {
+                    continue;
+                }
+                self.trace_page(op, binder_alloc_rust_trace_alloc_page_start, index);
+                let page = SharedPage::alloc(GFP_KERNEL | __GFP_HIGHMEM | __GFP_ZERO)?;
+                let meta = KBox::pin_init(
+                    pin_init!(PageMeta {
+                        lru <- ListLruEntry::new(),
+                        nid: page.as_page().nid(),
+                        page,
+                        owner: ptr::from_ref(self),
+                        index,
+                    }),
+                    GFP_KERNEL,
+                )?;
+                metas[index - start] = Some(meta);
+                self.trace_page(op, binder_alloc_rust_trace_alloc_page_end, index);
+            }
             let mut guard = self.inner.lock();
             let inner = &mut *guard;
-            let core = inner.core.as_mut().ok_or(ESRCH)?;
-            let actions = core.page_event(index, PageEvent::Installed)?;
-            // `DiscardNewPage`: another allocation backed the index first; the new page is
-            // dropped below, after the lock.
-            let unused = if actions.contains(PageAction::StorePage) {
-                inner.set_page(index, Some(meta))
-            } else {
-                Some(meta)
-            };
+            for index in start..end {
+                let Some(meta) = metas[index - start].take() else {
+                    continue;
+                };
+                let event = match inner.core.as_mut() {
+                    Some(core) => core.page_event(index, PageEvent::Installed),
+                    None => Err(ESRCH),
+                };
+                let actions = match event {
+                    Ok(actions) => actions,
+                    Err(e) => {
+                        metas[index - start] = Some(meta);
+                        return Err(e);
+                    }
+                };
+                // `DiscardNewPage`: another allocation backed the index first; the new page
+                // is dropped with `metas`, after the lock.
+                metas[index - start] = if actions.contains(PageAction::StorePage) {
+                    inner.set_page(index, Some(meta))
+                } else {
+                    Some(meta)
+                };
+            }
             drop(guard);
-            drop(unused);
-            self.trace_page(op, binder_alloc_rust_trace_alloc_page_end, index);
+            drop(metas);
+            start = end;
         }
         Ok(())
     }
