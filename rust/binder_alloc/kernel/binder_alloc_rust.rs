@@ -1023,6 +1023,11 @@ impl BinderAllocRust {
         bytes: usize,
         mut f: impl FnMut(&SharedPage, usize, usize, usize) -> Result,
     ) -> Result {
+        // binder.c copies the data and the offsets of every transaction, often 0 bytes; C's
+        // loop does nothing then, so skip the setup below as well.
+        if bytes == 0 {
+            return Ok(());
+        }
         let mm = if OpFlags::now().gup_copy() {
             Some(self.mm.mmget_not_zero().ok_or(ESRCH)?)
         } else {
