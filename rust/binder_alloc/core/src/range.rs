@@ -276,6 +276,32 @@ struct AsyncHolder {
     size: usize,
 }
 
+/// Grows `vec`, which is full: moves its elements into the reserved storage if that is empty
+/// and larger, handing the old storage back in `reserve` (to be freed after unlocking), else
+/// reserves room for `vec.len().max(min_grow)` more elements (allowed under the allocator
+/// mutex, never under a spinlock).
+fn grow_from_reserve<T: Copy>(
+    vec: &mut KVec<T>,
+    reserve: &mut Option<KVec<T>>,
+    min_grow: usize,
+) -> Result {
+    if let Some(mut new) = reserve.take() {
+        if new.capacity() > vec.len() && new.is_empty() {
+            for x in vec.iter() {
+                // Cannot fail: the capacity was checked above.
+                new.push(*x, GFP_KERNEL)?;
+            }
+            let mut old = core::mem::replace(vec, new);
+            old.clear();
+            *reserve = Some(old);
+            return Ok(());
+        }
+        *reserve = Some(new);
+    }
+    vec.reserve(vec.len().max(min_grow), GFP_KERNEL)?;
+    Ok(())
+}
+
 struct Arena {
     nodes: KVec<Node>,
     /// Unused slots, chained through `Node::next`.
@@ -317,23 +343,7 @@ impl Arena {
         if self.has_room() {
             return Ok(());
         }
-        let fits = |r: &KVec<Node>| r.capacity() > self.nodes.len() && r.is_empty();
-        if let Some(mut nodes) = reserve.nodes.take() {
-            if fits(&nodes) {
-                for n in self.nodes.iter() {
-                    // Cannot fail: the capacity was checked above.
-                    nodes.push(*n, GFP_KERNEL)?;
-                }
-                // The old storage goes back to the caller, to be freed after unlocking.
-                let mut old = core::mem::replace(&mut self.nodes, nodes);
-                old.clear();
-                reserve.nodes = Some(old);
-                return Ok(());
-            }
-            reserve.nodes = Some(nodes);
-        }
-        self.nodes.reserve(self.nodes.len().max(8), GFP_KERNEL)?;
-        Ok(())
+        grow_from_reserve(&mut self.nodes, &mut reserve.nodes, 8)
     }
 
     /// Takes a zeroed node; [`Arena::make_room`] must have succeeded.
@@ -539,24 +549,7 @@ impl Allocator {
         if self.holders.len() < self.holders.capacity() {
             return Ok(());
         }
-        let fits = |r: &KVec<AsyncHolder>| r.capacity() > self.holders.len() && r.is_empty();
-        if let Some(mut holders) = reserve.holders.take() {
-            if fits(&holders) {
-                for h in self.holders.iter() {
-                    // Cannot fail: the capacity was checked above.
-                    holders.push(*h, GFP_KERNEL)?;
-                }
-                // The old storage goes back to the caller, to be freed after unlocking.
-                let mut old = core::mem::replace(&mut self.holders, holders);
-                old.clear();
-                reserve.holders = Some(old);
-                return Ok(());
-            }
-            reserve.holders = Some(holders);
-        }
-        self.holders
-            .reserve(self.holders.len().max(4), GFP_KERNEL)?;
-        Ok(())
+        grow_from_reserve(&mut self.holders, &mut reserve.holders, 4)
     }
 
     /// Counts an allocated async buffer of `size` bytes for `pid`; the table has room (see
