@@ -7,6 +7,9 @@
  *
  *   binder_bench [--quick] [--only w1,w2,...] [-i ITERATIONS]
  *
+ * -i replaces the default count of each workload: round trips per payload
+ * (w1, w4) or oneway transactions per sender (w2).
+ *
  * Workloads:
  *   w1  sync round trip to an echo server, payloads 0 B, 4 KiB, 64 KiB and
  *       1 MiB; "warm" (steady state) and "cold" (the freed pages are
@@ -16,8 +19,10 @@
  *   w2  oneway flood: 1, 4 and 16 senders into one receiver, into async
  *       space exhaustion (BR_FAILED_REPLY counted); "cold" (a fresh
  *       receiver, whose pages are all touched for the first time) and
- *       "warm" (the same flood again into the same receiver).
- *   w3  fan-in: 1, 8 and 32 clients doing sync calls to one server thread.
+ *       "warm" (the same flood again into the same receiver). The clock
+ *       starts when every sender has opened the device, not at fork().
+ *   w3  fan-in: 1, 8 and 32 clients doing sync calls to one server thread
+ *       (timed from when every client has opened the device).
  *   w4  w1 warm (4 KiB) while another process reclaims binder pages in a
  *       loop (shrinker debugfs scan and drop_caches): latency and failures.
  *   w5  footprint: 100 (and 1000 without --quick) idle client processes,
@@ -366,11 +371,57 @@ static int w1(void)
 	return fails;
 }
 
+/*
+ * A start line for forked workers: each one opens its device, reports ready
+ * and waits; the parent starts its clock when all are ready and lets them go.
+ * Rounds then time the transactions, not fork() and mmap() of the workers.
+ */
+struct start_line {
+	int ready[2], go[2];
+};
+
+static void start_line_init(struct start_line *sl)
+{
+	if (pipe(sl->ready) || pipe(sl->go))
+		die("pipe");
+	fflush(stdout);
+}
+
+/* In a worker, once its device is open: returns when the parent says go. */
+static void start_line_wait(struct start_line *sl)
+{
+	char c;
+
+	close(sl->ready[0]);
+	close(sl->go[1]);
+	if (write(sl->ready[1], "r", 1) != 1 || read(sl->go[0], &c, 1) != 0)
+		_exit(2);
+}
+
+/* In the parent, after forking n workers: waits for them, then lets them go. */
+static double start_line_release(struct start_line *sl, int n)
+{
+	double t0;
+	char c;
+	int i;
+
+	close(sl->ready[1]);
+	close(sl->go[0]);
+	for (i = 0; i < n; i++)
+		if (read(sl->ready[0], &c, 1) != 1)
+			die("a worker did not start");
+	t0 = now_us();
+	close(sl->go[1]);
+	close(sl->ready[0]);
+	return t0;
+}
+
 static int w2_round(struct server *s, int n, int per, size_t size,
 		    const char *mode)
 {
 	uint64_t *shared, sent = 0, failed = 0;
 	struct server_stats st;
+	struct start_line sl;
 	double t0, t1;
 	int i;
 
@@ -378,7 +429,7 @@ static int w2_round(struct server *s, int n, int per, size_t size,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED)
 		die("mmap shared");
-	t0 = now_us();
+	start_line_init(&sl);
 	for (i = 0; i < n; i++) {
 		if (fork() == 0) {
 			void *p = malloc(size);
@@ -389,6 +440,7 @@ static int w2_round(struct server *s, int n, int per, size_t size,
 			fill_pattern(p, size, i);
 			if (bd_open(&c, g_dev, CLIENT_MAP))
 				_exit(2);
+			start_line_wait(&sl);
 			for (j = 0; j < per; j++) {
 				r = bd_call(&c, 0, 1, TF_ONE_WAY, p, size,
 					    NULL, 0, 0, &rep);
@@ -401,6 +453,7 @@ static int w2_round(struct server *s, int n, int per, size_t size,
 			_exit(0);
 		}
 	}
+	t0 = start_line_release(&sl, n);
 	for (i = 0; i < n; i++)
 		wait(NULL);
 	for (i = 0; i < n; i++) {
@@ -436,7 +489,7 @@ static int w2(void)
 	int k, fails = 0;
 
 	for (k = 0; k < 3; k++) {
-		int n = senders[k], per = g_quick ? 100 : 500;
+		int n = senders[k], per = g_iters ? g_iters : (g_quick ? 100 : 500);
 		struct server_stats st;
 		struct server s;
 
@@ -458,6 +511,7 @@ static int w3(void)
 		unsigned int n = clients[k], per = g_quick ? 20 : 100, i, m = 0;
 		size_t size = 4 * KiB;
 		struct server_stats st;
+		struct start_line sl;
 		struct server s;
 		struct lat l;
 		double *shared, t0;
@@ -469,7 +523,7 @@ static int w3(void)
 			die("mmap shared");
 		new_device("w3");
 		start_server(&s);
-		t0 = now_us();
+		start_line_init(&sl);
 		for (i = 0; i < n; i++) {
 			if (fork() == 0) {
 				void *p = malloc(size);
@@ -480,6 +534,7 @@ static int w3(void)
 				fill_pattern(p, size, i);
 				if (bd_open(&c, g_dev, CLIENT_MAP))
 					_exit(2);
+				start_line_wait(&sl);
 				call_loop(&c, p, size, per, 0, &one);
 				for (j = 0; j < per; j++)
 					shared[i * per + j] = j < one.n ? one.us[j] : -1;
@@ -487,6 +542,7 @@ static int w3(void)
 				_exit(0);
 			}
 		}
+		t0 = start_line_release(&sl, n);
 		for (i = 0; i < n; i++)
 			wait(NULL);
 		l.us = calloc((size_t)(n * per), sizeof(double));
