@@ -303,6 +303,10 @@ struct Inner {
     /// `core`: how the GUP paths recognise the receiver's binder VMA (see
     /// [`BinderAllocRust::is_own_vma`]).
     vma_id: (usize, usize),
+    /// Start of the mapping (`alloc->vm_start`), set with `core`; 0 before `mmap`. The
+    /// lock-free copy paths read the published copy instead
+    /// ([`BinderAllocRust::published_slots`]).
+    vm_start: usize,
 }
 
 /// What the receiver's VMA maps at a buffer page's address, seen through GUP.
@@ -320,6 +324,18 @@ enum VmaPage {
 }
 
 impl Inner {
+    /// The user address of page `index`.
+    #[inline]
+    fn page_addr(&self, index: usize) -> usize {
+        self.vm_start + index * PAGE_SIZE
+    }
+
+    /// The offset in the mapping of the C buffer whose view is `view`.
+    #[inline]
+    fn offset_of(&self, view: &CBufferView) -> usize {
+        view.user_data.wrapping_sub(self.vm_start)
+    }
+
     /// The metadata of the page installed at `index`, if any. `&self` proves that the allocator
     /// lock is held.
     #[inline]
@@ -423,6 +439,7 @@ impl OpFlags {
     }
 
     /// The debug check of decision 6 (`binder.alloc_debug_gup_check`).
+    #[inline]
     fn debug_gup_check(self) -> bool {
         self.0 & Self::DEBUG_GUP_CHECK != 0
     }
@@ -490,9 +507,11 @@ pub struct BinderAllocRust {
     pid: i32,
     /// The slot array (`Inner::slots`), its length and the mapping's start, published by
     /// `mmap_handler` once the slots exist and never changed after: the copy paths read them
-    /// without the allocator lock (see [`Slot::live_page`]). Null before `mmap`. The length is
-    /// at most `MAX_BUFFER_SIZE / PAGE_SIZE`; as a `u32` it shares a word with `pid`, which
-    /// keeps this state within 256 bytes (kmalloc-256) on configs without lock debugging.
+    /// without the allocator lock (see [`Slot::live_page`]). Null before `mmap`. Code holding
+    /// the lock reads `Inner::vm_start` instead, a plain field: each load of an `Atomic` is a
+    /// call to a C helper here. The length is at most `MAX_BUFFER_SIZE / PAGE_SIZE`; as a `u32`
+    /// it shares a word with `pid`, which keeps this state within 256 bytes (kmalloc-256) on
+    /// configs without lock debugging.
     slots_base: Atomic<*const Slot>,
     slots_len: Atomic<u32>,
     vm_start: Atomic<usize>,
@@ -515,26 +534,6 @@ impl BinderAllocRust {
         unsafe { ListLru::from_raw(self.freelist) }
     }
 
-    /// Start of the mapping (`alloc->vm_start`), 0 before `mmap`. Written once, by
-    /// `mmap_handler` with the allocator lock held and before the core is set: readers that
-    /// hold the lock and find the core, or find the published slots (acquire), see it.
-    #[inline]
-    fn vm_start(&self) -> usize {
-        self.vm_start.load(Relaxed)
-    }
-
-    /// The user address of page `index`.
-    #[inline]
-    fn page_addr(&self, index: usize) -> usize {
-        self.vm_start() + index * PAGE_SIZE
-    }
-
-    /// The offset in the mapping of the C buffer `cbuf`.
-    #[inline]
-    fn offset_of(&self, cbuf: NonNull<CBinderBuffer>) -> usize {
-        buffer_view(cbuf).user_data.wrapping_sub(self.vm_start())
-    }
-
     /// Calls the tracepoint `f` for page `index`, if tracing is on for the operation.
     #[inline]
     fn trace_page(
@@ -552,7 +551,13 @@ impl BinderAllocRust {
 
     /// `trace_binder_update_page_range()` for the page indices `range`, if tracing is on.
     #[inline]
-    fn trace_range(&self, op: OpFlags, allocate: bool, range: &core::ops::Range<usize>) {
+    fn trace_range(
+        &self,
+        op: OpFlags,
+        inner: &Inner,
+        allocate: bool,
+        range: &core::ops::Range<usize>,
+    ) {
         if !op.trace() {
             return;
         }
@@ -561,8 +566,8 @@ impl BinderAllocRust {
             binder_alloc_rust_trace_update_page_range(
                 self.c,
                 allocate,
-                self.page_addr(range.start) as c_ulong,
-                self.page_addr(range.end) as c_ulong,
+                inner.page_addr(range.start) as c_ulong,
+                inner.page_addr(range.end) as c_ulong,
             )
         };
     }
@@ -645,6 +650,7 @@ impl BinderAllocRust {
         self.vm_start.store(vma.start(), Relaxed);
         self.slots_len.store(npages_u32, Relaxed);
         self.slots_base.store(inner.slots.as_ptr(), Release);
+        inner.vm_start = vma.start();
         inner.vma_id = vma_id(vma);
         inner.core = Some(core);
         // SAFETY: `c` is the live C struct of this allocator.
@@ -660,9 +666,7 @@ impl BinderAllocRust {
             core.vma_close();
             let size = core.buffer_size();
             // SAFETY: `c` is the live C struct of this allocator.
-            unsafe {
-                binder_alloc_rust_set_mapped(self.c, self.vm_start() as c_ulong, size, false)
-            };
+            unsafe { binder_alloc_rust_set_mapped(self.c, inner.vm_start as c_ulong, size, false) };
         }
     }
 
@@ -720,8 +724,8 @@ impl BinderAllocRust {
 
         if let Err(e) = self.install_pages(op, absent) {
             // C frees the buffer and returns the installation error.
-            let offset = self.offset_of(cbuf);
             let mut guard = self.inner.lock();
+            let offset = guard.offset_of(&buffer_view(cbuf));
             let _ = self.free_buf_locked(op, &mut guard, cbuf, offset);
             return Err(e);
         }
@@ -784,13 +788,13 @@ impl BinderAllocRust {
         }
 
         // binder_lru_freelist_del(): installed pages under the new buffer leave the LRU.
-        self.trace_range(op, true, &nb.lru_del);
+        self.trace_range(op, inner, true, &nb.lru_del);
         for index in nb.lru_del.clone() {
             self.lru_del(op, inner, index);
         }
 
         let init = CBufferInit {
-            user_data: (self.vm_start() + nb.offset) as c_ulong,
+            user_data: (inner.vm_start + nb.offset) as c_ulong,
             data_size: req.data_size,
             offsets_size: req.offsets_size,
             extra_buffers_size: req.extra_buffers_size,
@@ -886,7 +890,7 @@ impl BinderAllocRust {
         Ok(())
     }
 
-    /// `binder_free_buf_locked()` for the C buffer `cbuf` at `offset` ([`Self::offset_of`]):
+    /// `binder_free_buf_locked()` for the C buffer `cbuf` at `offset` ([`Inner::offset_of`]):
     /// frees its range in the core, puts the released pages on the LRU and deletes `cbuf`.
     /// Returns `false`, changing nothing, if `cbuf` is not the allocated buffer at `offset`.
     fn free_buf_locked(
@@ -905,7 +909,7 @@ impl BinderAllocRust {
             pr_err!("{}: free of unknown buffer at {:x}\n", self.pid, offset);
             return false;
         };
-        self.trace_range(op, false, &freed.range);
+        self.trace_range(op, inner, false, &freed.range);
         for index in freed.iter() {
             self.lru_add(op, inner, index);
         }
@@ -920,11 +924,11 @@ impl BinderAllocRust {
     fn free_buf(&self, cbuf: NonNull<CBinderBuffer>) {
         let op = OpFlags::now();
         let view = buffer_view(cbuf);
-        let offset = view.user_data.wrapping_sub(self.vm_start());
         if op.debug_gup_check() {
-            self.debug_gup_check(offset);
+            self.debug_gup_check(&view);
         }
         let mut guard = self.inner.lock();
+        let offset = guard.offset_of(&view);
         // C clears before taking its lock; the buffer's pages are in use and cannot be reclaimed
         // while it is allocated, so clearing under the lock is equivalent.
         if view.clear_on_free {
@@ -940,7 +944,7 @@ impl BinderAllocRust {
     /// free it now; `EPERM` if not.
     fn prepare_to_free(&self, user_ptr: usize) -> Result<Option<NonNull<CBinderBuffer>>> {
         let inner = self.inner.lock();
-        let offset = user_ptr.wrapping_sub(self.vm_start());
+        let offset = user_ptr.wrapping_sub(inner.vm_start);
         let Some(cbuf) = inner
             .core
             .as_ref()
@@ -961,8 +965,8 @@ impl BinderAllocRust {
 
     /// `binder_alloc_buffer_size()`.
     fn buffer_size_of(&self, cbuf: NonNull<CBinderBuffer>) -> Option<usize> {
-        let offset = self.offset_of(cbuf);
-        self.inner.lock().buffer_size_at(offset)
+        let inner = self.inner.lock();
+        inner.buffer_size_at(inner.offset_of(&buffer_view(cbuf)))
     }
 
     /// `check_buffer()`: whether `bytes` at `offset` of the live buffer `view` shows may be
@@ -999,7 +1003,7 @@ impl BinderAllocRust {
         // only ever shared (`Inner` reaches them through `KVVec::get` too); what changes in
         // them is behind `UnsafeCell` (`meta`).
         let slots = unsafe { core::slice::from_raw_parts(base, len) };
-        Some((slots, self.vm_start()))
+        Some((slots, self.vm_start.load(Relaxed)))
     }
 
     /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
@@ -1104,13 +1108,13 @@ impl BinderAllocRust {
     }
 
     /// The debug check of decision 6 (`binder.alloc_debug_gup_check=1`, tested by the caller):
-    /// before the allocated buffer at `offset` is freed, every page of it that the receiver has
+    /// before the allocated buffer `view` shows is freed, every page of it that the receiver has
     /// mapped must be the slot's page.
     ///
     /// Runs only in the receiver's own context (`current->mm` is the allocator's mm, as for
     /// `BC_FREE_BUFFER`): the sender's path never takes a lock of the receiver's mm. Uses
     /// [`GupFlags::NOFAULT`], so it maps nothing. Each result is counted by the shim.
-    fn debug_gup_check(&self, offset: usize) {
+    fn debug_gup_check(&self, view: &CBufferView) {
         let current = kernel::current!();
         let Some(mm) = current.mm() else {
             return;
@@ -1120,6 +1124,7 @@ impl BinderAllocRust {
         }
         let pages = {
             let inner = self.inner.lock();
+            let offset = inner.offset_of(view);
             let size = inner.buffer_size_at(offset).unwrap_or(0);
             offset / PAGE_SIZE..(offset + size).div_ceil(PAGE_SIZE)
         };
@@ -1130,7 +1135,7 @@ impl BinderAllocRust {
                 let inner = self.inner.lock();
                 inner
                     .page(index)
-                    .map(|p| (p.clone(), self.page_addr(index)))
+                    .map(|p| (p.clone(), inner.page_addr(index)))
             }) else {
                 continue;
             };
@@ -1155,7 +1160,7 @@ impl BinderAllocRust {
     fn fault(&self, vmf: &VmFault<'_>) -> VmFaultReason {
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
-        let vm_start = self.vm_start();
+        let vm_start = inner.vm_start;
         let Some(core) = inner.core.as_mut() else {
             return VmFaultReason::SIGBUS;
         };
@@ -1208,7 +1213,7 @@ impl BinderAllocRust {
             if core.page_state(i) != Some(PageState::InUse) {
                 continue;
             }
-            let addr = self.page_addr(i);
+            let addr = inner.page_addr(i);
             if addr < vma.start() || addr >= vma.end() {
                 continue;
             }
@@ -1239,8 +1244,9 @@ impl BinderAllocRust {
                 .and_then(|c| c.allocated_buffers().next())
                 .and_then(|b| cbuf_of(b.cookie))
             {
-                let offset = self.offset_of(cbuf);
-                if buffer_view(cbuf).clear_on_free {
+                let view = buffer_view(cbuf);
+                let offset = inner.offset_of(&view);
+                if view.clear_on_free {
                     inner.clear_buf(offset);
                     // SAFETY: `cbuf` is a live C buffer.
                     unsafe { binder_alloc_rust_buffer_clear_clear_on_free(cbuf.as_ptr()) };
@@ -1353,7 +1359,7 @@ fn free_page(item: LruWalkItem<'_, PageMeta>) -> LruWalkResult<'_> {
     };
     let op = OpFlags::now();
     let inner = &mut *guard;
-    let addr = owner.page_addr(index);
+    let addr = inner.page_addr(index);
     // The walked item is the slot's metadata (an `Lru` index has its page installed and on the
     // LRU). If the invariant were broken, freeing the slot's metadata below could free another
     // item still on the list: leave both alone.
@@ -1473,6 +1479,7 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
             core: None,
             slots: KVVec::new(),
             vma_id: (0, 0),
+            vm_start: 0,
         }),
     });
     match KBox::pin_init(init, GFP_KERNEL) {
