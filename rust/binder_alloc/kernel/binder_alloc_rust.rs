@@ -214,9 +214,23 @@ macro_rules! alloc_debug {
     ($mask:expr, $($arg:tt)*) => {
         // SAFETY: Reads a module parameter and updates a ratelimit state; no precondition.
         if unsafe { binder_alloc_rust_debug_print($mask) } {
-            pr_info!($($arg)*);
+            cold_path(|| pr_info!($($arg)*));
         }
     };
+}
+
+/// Runs `f` out of line, as a cold call: for the rare branches of the allocation and free
+/// paths (debug messages, errors).
+///
+/// Keeps those paths' code (formatting a message takes many instructions) off the pages of the
+/// hot paths. Under QEMU TCG, where this project's benchmarks run, every distinct code page an
+/// operation touches after a context switch costs a software TLB refill, measured at about
+/// 1,250 host cycles per page: an allocator operation's cost there follows the number of
+/// pages its code spans more than its instruction count.
+#[cold]
+#[inline(never)]
+fn cold_path<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// One installed page: the driver's page reference and its LRU entry (C's
@@ -573,7 +587,7 @@ impl BinderAllocRust {
     }
 
     /// Puts the page at `index` on the LRU, if there is one.
-    #[inline]
+    #[inline(always)]
     fn lru_add(&self, op: OpFlags, inner: &Inner, index: usize) {
         let Some(meta) = inner.meta(index) else {
             return;
@@ -591,7 +605,7 @@ impl BinderAllocRust {
     }
 
     /// Takes the page at `index` off the LRU, if there is one.
-    #[inline]
+    #[inline(always)]
     fn lru_del(&self, op: OpFlags, inner: &Inner, index: usize) {
         let Some(meta) = inner.meta(index) else {
             return;
@@ -722,6 +736,10 @@ impl BinderAllocRust {
             e
         })?;
 
+        // Only a buffer on pages never backed (or reclaimed) has something to install.
+        if absent.is_empty() {
+            return Ok(cbuf);
+        }
         if let Err(e) = self.install_pages(op, absent) {
             // C frees the buffer and returns the installation error.
             let mut guard = self.inner.lock();
@@ -736,6 +754,7 @@ impl BinderAllocRust {
     /// installed pages off the LRU. Returns the buffer (`cbuf`, initialised) and the page
     /// indices from its first to its last page that has no page yet (empty if every page is
     /// backed); on failure, hands `cbuf` back to be freed after unlocking.
+    #[inline(always)]
     fn new_buf_locked(
         &self,
         op: OpFlags,
@@ -821,6 +840,10 @@ impl BinderAllocRust {
     /// held, publish them under the lock. An index backed meanwhile (by an allocation sharing
     /// the page) keeps its page; the new one is dropped after unlocking. Two lock round trips
     /// per batch, where one page at a time took two per page.
+    ///
+    /// Kept out of line: a warm allocation does not call it, and its code would otherwise
+    /// spread [`BinderAllocRust::new_buf`] over more pages (see [`cold_path`]).
+    #[inline(never)]
     fn install_pages(&self, op: OpFlags, range: core::ops::Range<usize>) -> Result {
         let mut start = range.start;
         while start < range.end {
@@ -893,6 +916,7 @@ impl BinderAllocRust {
     /// `binder_free_buf_locked()` for the C buffer `cbuf` at `offset` ([`Inner::offset_of`]):
     /// frees its range in the core, puts the released pages on the LRU and deletes `cbuf`.
     /// Returns `false`, changing nothing, if `cbuf` is not the allocated buffer at `offset`.
+    #[inline(always)]
     fn free_buf_locked(
         &self,
         op: OpFlags,

@@ -112,16 +112,19 @@ impl PageActions {
     }
 
     /// The actions, in the order they must be carried out.
+    #[inline(always)]
     pub fn iter(&self) -> impl Iterator<Item = PageAction> + '_ {
         self.actions.iter().flatten().copied()
     }
 
     /// Whether `action` is among the actions.
+    #[inline(always)]
     pub fn contains(&self, action: PageAction) -> bool {
         self.iter().any(|a| a == action)
     }
 
     /// Whether there is no action.
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.actions[0].is_none()
     }
@@ -132,7 +135,7 @@ impl PageActions {
 /// Returns `EINVAL` for an event that cannot happen in `state` when the glue follows the
 /// protocol, and `EBUSY` for an event that meets a page being reclaimed (the shrinker must
 /// isolate, zap and clear the slot in one allocator-lock section, as C does).
-#[inline]
+#[inline(always)]
 pub fn transition(state: PageState, event: PageEvent) -> Result<(PageState, PageActions)> {
     use PageAction::*;
     use PageEvent as E;
@@ -189,7 +192,7 @@ pub const fn page_down(off: usize) -> usize {
 
 /// Pages a buffer at `offset` of `size` bytes touches (`binder_install_buffer_pages()`:
 /// `user_data & PAGE_MASK` up to `PAGE_ALIGN(user_data + size)`).
-#[inline]
+#[inline(always)]
 pub const fn install_range(offset: usize, size: usize) -> PageRange {
     page_down(offset)..page_up(offset + size)
 }
@@ -198,7 +201,7 @@ pub const fn install_range(offset: usize, size: usize) -> PageRange {
 /// `PAGE_ALIGN(user_data)` to `min(next_used_page, curr_last_page)`, where `free_size` is the
 /// size of the free buffer it was carved from. The first partial page and a last page shared
 /// with the next (in-use) buffer are excluded: they are already off the LRU.
-#[inline]
+#[inline(always)]
 pub fn lru_del_range(offset: usize, size: usize, free_size: usize) -> PageRange {
     let next_used_page = page_down(offset + free_size);
     let curr_last_page = page_up(offset + size);
@@ -208,7 +211,7 @@ pub fn lru_del_range(offset: usize, size: usize, free_size: usize) -> PageRange 
 /// Pages fully inside a freed buffer (`binder_free_buf_locked()`: `PAGE_ALIGN(user_data)` to
 /// `(user_data + buffer_size) & PAGE_MASK`); partial first and last pages are excluded here and
 /// handled by [`merged_page`] when a neighbour merges.
-#[inline]
+#[inline(always)]
 pub fn free_range(offset: usize, size: usize) -> PageRange {
     page_up(offset)..page_down(offset + size)
 }
@@ -220,7 +223,7 @@ pub fn free_range(offset: usize, size: usize) -> PageRange {
 /// C's rules: nothing if the buffer is page aligned; nothing if the page holding the byte just
 /// before the predecessor (`prev_buffer_end_page(prev)`) is the buffer's first page; nothing if
 /// the next buffer starts on the same page; else the buffer's first page.
-#[inline]
+#[inline(always)]
 pub fn merged_page(prev_offset: usize, offset: usize, next_offset: Option<usize>) -> Option<usize> {
     // PAGE_SIZE is a power of two: this is C's PAGE_ALIGNED().
     if offset & (PAGE_SIZE - 1) == 0 {

@@ -76,6 +76,7 @@ pub struct BufferRequest {
 
 impl BufferRequest {
     /// The sanitised total size, or `EINVAL`.
+    #[inline]
     pub const fn size(&self) -> Result<usize> {
         match sanitized_size(self.data_size, self.offsets_size, self.extra_buffers_size) {
             Some(size) => Ok(size),
@@ -258,6 +259,7 @@ pub struct ReserveHint {
 
 impl ReserveHint {
     /// Whether no reservation is needed.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.nodes == 0 && self.holders == 0
     }
@@ -280,6 +282,8 @@ struct AsyncHolder {
 /// and larger, handing the old storage back in `reserve` (to be freed after unlocking), else
 /// reserves room for `vec.len().max(min_grow)` more elements (allowed under the allocator
 /// mutex, never under a spinlock).
+#[cold]
+#[inline(never)]
 fn grow_from_reserve<T: Copy>(
     vec: &mut KVec<T>,
     reserve: &mut Option<KVec<T>>,
@@ -339,6 +343,7 @@ impl Arena {
 
     /// Makes room for one node, from the reservation if it is large enough, else by growing
     /// the arena (allowed under the allocator mutex, never under a spinlock).
+    #[inline(always)]
     fn make_room(&mut self, reserve: &mut NodeReserve) -> Result {
         if self.has_room() {
             return Ok(());
@@ -347,6 +352,7 @@ impl Arena {
     }
 
     /// Takes a zeroed node; [`Arena::make_room`] must have succeeded.
+    #[inline(always)]
     fn take(&mut self) -> Result<NodeId> {
         if let Some(n) = self.spare {
             self.spare = self.node(n).next;
@@ -359,6 +365,7 @@ impl Arena {
     }
 
     /// `kfree()` of a node.
+    #[inline(always)]
     fn put(&mut self, n: NodeId) {
         let spare = self.spare;
         let node = self.node_mut(n);
@@ -422,7 +429,7 @@ impl Allocator {
     }
 
     /// `binder_alloc_buffer_size()`.
-    #[inline]
+    #[inline(always)]
     fn size_of(&self, n: NodeId) -> usize {
         let node = self.arena.node(n);
         match node.next {
@@ -432,6 +439,7 @@ impl Allocator {
     }
 
     /// `binder_insert_free_buffer()`: descend by size, equal sizes to the right.
+    #[inline(always)]
     fn insert_free_buffer(&mut self, n: NodeId) {
         let new_size = self.size_of(n);
         let mut link = Link::Root;
@@ -452,6 +460,7 @@ impl Allocator {
     }
 
     /// `binder_insert_allocated_buffer_locked()`: descend by offset.
+    #[inline(always)]
     fn insert_allocated_buffer(&mut self, n: NodeId) {
         let offset = self.arena.node(n).offset;
         let mut link = Link::Root;
@@ -471,14 +480,14 @@ impl Allocator {
         self.allocated_buffers = root;
     }
 
-    #[inline]
+    #[inline(always)]
     fn erase_free(&mut self, n: NodeId) {
         let mut root = self.free_buffers;
         rbtree::erase(&mut self.arena, n, &mut root);
         self.free_buffers = root;
     }
 
-    #[inline]
+    #[inline(always)]
     fn erase_allocated(&mut self, n: NodeId) {
         let mut root = self.allocated_buffers;
         rbtree::erase(&mut self.arena, n, &mut root);
@@ -486,7 +495,7 @@ impl Allocator {
     }
 
     /// The allocated buffer at `offset`.
-    #[inline]
+    #[inline(always)]
     fn find_allocated(&self, offset: usize) -> Option<NodeId> {
         let mut n = self.allocated_buffers.node;
         while let Some(id) = n {
@@ -501,7 +510,7 @@ impl Allocator {
     }
 
     /// `list_add(&new->entry, &buffer->entry)`: link `new` right after `n`.
-    #[inline]
+    #[inline(always)]
     fn list_add_after(&mut self, new: NodeId, n: NodeId) {
         let next = self.arena.node(n).next;
         self.arena.node_mut(new).prev = Some(n);
@@ -513,7 +522,7 @@ impl Allocator {
     }
 
     /// `list_del()` + `kfree()`.
-    #[inline]
+    #[inline(always)]
     fn list_del(&mut self, n: NodeId) {
         let (prev, next) = (self.arena.node(n).prev, self.arena.node(n).next);
         match prev {
@@ -528,6 +537,7 @@ impl Allocator {
 
     /// How large a [`NodeReserve`] must be for the next [`Allocator::new_buf`] of `req` not to
     /// allocate under the lock (empty when no reservation is needed).
+    #[inline]
     pub fn reserve_hint(&self, req: &BufferRequest) -> ReserveHint {
         let nodes = if self.arena.has_room() {
             0
@@ -545,6 +555,7 @@ impl Allocator {
 
     /// Makes room in the holder table for one more sender, from the reservation if it is large
     /// enough, else by growing the table (under the allocator mutex, as the arena does).
+    #[inline(always)]
     fn make_holder_room(&mut self, reserve: &mut NodeReserve) -> Result {
         if self.holders.len() < self.holders.capacity() {
             return Ok(());
@@ -554,7 +565,7 @@ impl Allocator {
 
     /// Counts an allocated async buffer of `size` bytes for `pid`; the table has room (see
     /// [`Allocator::make_holder_room`]).
-    #[inline]
+    #[inline(always)]
     fn holder_add(&mut self, pid: i32, size: usize) {
         if let Some(h) = self.holders.iter_mut().find(|h| h.pid == pid) {
             h.count += 1;
@@ -573,7 +584,7 @@ impl Allocator {
     }
 
     /// Uncounts an async buffer of `size` bytes that `pid` held.
-    #[inline]
+    #[inline(always)]
     fn holder_remove(&mut self, pid: i32, size: usize) {
         let Some(i) = self.holders.iter().position(|h| h.pid == pid) else {
             return;
@@ -621,6 +632,7 @@ impl Allocator {
     /// handle for it (the kernel glue's C `struct binder_buffer`, which in C is the node
     /// itself), returned by [`Allocator::allocated_cookie`] and checked by
     /// [`Allocator::free_buf_with_cookie`], so that the caller needs no map of its own.
+    #[inline(always)]
     pub fn new_buf_with_cookie(
         &mut self,
         req: &BufferRequest,
@@ -722,7 +734,7 @@ impl Allocator {
 
     /// `binder_lru_freelist_del()`: installed pages leave the LRU; absent ones raise the high
     /// watermark.
-    #[inline]
+    #[inline(always)]
     fn lru_freelist_del(&mut self, range: PageRange) {
         for index in range {
             if self.pages[index] == PageState::Absent {
@@ -734,7 +746,7 @@ impl Allocator {
     }
 
     /// `binder_lru_freelist_add()`.
-    #[inline]
+    #[inline(always)]
     fn lru_freelist_add(&mut self, range: PageRange) {
         for index in range {
             let _ = self.page_event(index, PageEvent::Free);
@@ -747,6 +759,7 @@ impl Allocator {
     /// C walks every allocated buffer and sums the async ones whose `pid` is `pid`: the
     /// buffers `pid` held before this allocation, plus the new one (`new`, its size) if its
     /// stale `pid` happens to be `pid`. The holder table has the former.
+    #[inline]
     fn debug_low_async_space(
         &mut self,
         pid: i32,
@@ -788,7 +801,7 @@ impl Allocator {
 
     /// [`Allocator::free_buf`] of the allocated buffer at `offset` if its cookie is `cookie`;
     /// `EINVAL`, changing nothing, if there is no such buffer.
-    #[inline]
+    #[inline(always)]
     pub fn free_buf_with_cookie(&mut self, offset: usize, cookie: usize) -> Result<FreedPages> {
         let buffer = self.find_allocated(offset).ok_or(EINVAL)?;
         if self.arena.node(buffer).cookie != cookie {
@@ -798,12 +811,13 @@ impl Allocator {
     }
 
     /// The cookie of the allocated buffer at `offset` (see [`Allocator::new_buf_with_cookie`]).
-    #[inline]
+    #[inline(always)]
     pub fn allocated_cookie(&self, offset: usize) -> Option<usize> {
         self.find_allocated(offset)
             .map(|id| self.arena.node(id).cookie)
     }
 
+    #[inline(always)]
     fn free_buf_locked(&mut self, mut buffer: NodeId) -> FreedPages {
         let buffer_size = self.size_of(buffer);
         let offset = self.arena.node(buffer).offset;
@@ -839,6 +853,7 @@ impl Allocator {
 
     /// `binder_delete_free_buffer()`: unlink a free buffer merged into its free predecessor,
     /// releasing its first page if nobody else uses it.
+    #[inline(always)]
     fn delete_free_buffer(&mut self, n: NodeId) -> Option<usize> {
         let node = self.arena.node(n);
         let page = match node.prev {
@@ -975,7 +990,7 @@ impl Allocator {
 
     /// Applies `event` to page `index` through [`transition`] and returns the glue's actions.
     /// `EINVAL` past the end of the mapping (a fault there gets `SIGBUS` from the glue).
-    #[inline]
+    #[inline(always)]
     pub fn page_event(&mut self, index: usize, event: PageEvent) -> Result<PageActions> {
         let state = self.pages.get_mut(index).ok_or(EINVAL)?;
         let (next, actions) = transition(*state, event)?;
