@@ -394,7 +394,11 @@ static void start_line_wait(struct start_line *sl)
 
 	close(sl->ready[0]);
 	close(sl->go[1]);
-	if (write(sl->ready[1], "r", 1) != 1 || read(sl->go[0], &c, 1) != 0)
+	if (write(sl->ready[1], "r", 1) != 1)
+		_exit(2);
+	/* so that the parent sees end-of-file if a worker dies before this */
+	close(sl->ready[1]);
+	if (read(sl->go[0], &c, 1) != 0)
 		_exit(2);
 }
 
