@@ -200,7 +200,11 @@ def prepare_work_tree(settings: Settings, tree: KernelTree, runner: Runner,
         target = work / rel
         if original.exists():
             if not target.exists() or target.read_bytes() != original.read_bytes():
-                shutil.copy2(original, target)
+                # A new mtime, not the pristine file's (copy2 would keep it): the build
+                # directory holds objects made from the overlaid version, newer than the
+                # pristine file, and make would keep them.
+                shutil.copyfile(original, target)
+                shutil.copymode(original, target)
                 changed += 1
         elif target.exists():
             target.unlink()

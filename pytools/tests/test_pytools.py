@@ -126,6 +126,29 @@ def test_overlay_is_incremental_and_restores_dropped_files(tmp_path: Path,
     assert not (tree / "drivers/android/shim.c").exists(), "the pristine tree is never written"
 
 
+def test_overlay_restores_a_dropped_override_as_newer_than_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Objects built from the override are newer than the pristine file: the restored file
+    # must be newer still, or make keeps them (seen with a dropped kernel-crate patch).
+    tree = fake_tree(tmp_path)
+    s = make_settings(tmp_path, tree)
+    rel = "drivers/android/Makefile"
+    pristine = (tree / rel).read_text()
+    override = tmp_path / "Makefile.override"
+    override.write_text(pristine + "obj-y += b.o\n")
+    files = {rel: override}
+    monkeypatch.setattr(overlay, "project_files", lambda repo=None: dict(files))
+    monkeypatch.setattr(overlay, "read_series", lambda series=None: [])
+    kt = overlay.validate_tree(tree)
+    work = overlay.prepare_work_tree(s, kt, RealRunner(), say=lambda m: None)
+    target = work / rel
+    built_from_override = target.stat().st_mtime_ns
+    files.clear()
+    overlay.prepare_work_tree(s, kt, RealRunner(), say=lambda m: None)
+    assert target.read_text() == pristine
+    assert target.stat().st_mtime_ns > built_from_override
+
+
 def test_overlay_applies_the_series_without_touching_the_pristine_tree(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tree = fake_tree(tmp_path)
