@@ -202,6 +202,30 @@ impl Node {
         pid: 0,
         cookie: 0,
     };
+
+    /// `*self = Node::ZEROED`, written field by field.
+    ///
+    /// Assigning the constant compiles to a copy of it from `.rodata` (`rep movsq`, twelve
+    /// iterations): under TCG that is a translation block per iteration and one more data
+    /// page touched per operation, on hardware the string instruction's start-up cost. The
+    /// field stores are what C's `kzalloc()` of a `struct binder_buffer` amounts to. A
+    /// test checks that the two agree.
+    #[inline(always)]
+    fn clear(&mut self, next: Option<NodeId>) {
+        self.rb = RbLinks::EMPTY;
+        self.prev = None;
+        self.next = next;
+        self.offset = 0;
+        self.free = false;
+        self.data_size = 0;
+        self.offsets_size = 0;
+        self.extra_buffers_size = 0;
+        self.async_transaction = false;
+        self.allow_user_free = false;
+        self.oneway_spam_suspect = false;
+        self.pid = 0;
+        self.cookie = 0;
+    }
 }
 
 /// Storage allocated before taking the allocator lock (C preallocates the next
@@ -356,7 +380,7 @@ impl Arena {
     fn take(&mut self) -> Result<NodeId> {
         if let Some(n) = self.spare {
             self.spare = self.node(n).next;
-            *self.node_mut(n) = Node::ZEROED;
+            self.node_mut(n).clear(None);
             return Ok(n);
         }
         let id = NodeId::try_from(self.nodes.len()).map_err(|_| EINVAL)?;
@@ -368,9 +392,7 @@ impl Arena {
     #[inline(always)]
     fn put(&mut self, n: NodeId) {
         let spare = self.spare;
-        let node = self.node_mut(n);
-        *node = Node::ZEROED;
-        node.next = spare;
+        self.node_mut(n).clear(spare);
         self.spare = Some(n);
     }
 }
@@ -1120,5 +1142,43 @@ impl Allocator {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rbtree::Color;
+
+    /// `Node::clear()` writes every field as `Node::ZEROED` has it.
+    #[test]
+    fn clear_is_zeroed() {
+        let mut node = Node {
+            rb: RbLinks {
+                parent: Some(1),
+                color: Color::Red,
+                left: Some(2),
+                right: Some(3),
+            },
+            prev: Some(4),
+            next: Some(5),
+            offset: 6,
+            free: true,
+            data_size: 7,
+            offsets_size: 8,
+            extra_buffers_size: 9,
+            async_transaction: true,
+            allow_user_free: true,
+            oneway_spam_suspect: true,
+            pid: 10,
+            cookie: 11,
+        };
+        node.clear(None);
+        assert_eq!(format!("{node:?}"), format!("{:?}", Node::ZEROED));
+        node.cookie = 12;
+        node.clear(Some(13));
+        let mut zeroed = Node::ZEROED;
+        zeroed.next = Some(13);
+        assert_eq!(format!("{node:?}"), format!("{zeroed:?}"));
     }
 }
