@@ -826,11 +826,13 @@ impl BinderAllocRust {
         let absent = |index: &usize| {
             inner.core.as_ref().and_then(|c| c.page_state(*index)) == Some(PageState::Absent)
         };
-        let first = nb.install.clone().find(absent);
-        let last = nb.install.clone().rev().find(absent);
-        let absent = match (first, last) {
-            (Some(first), Some(last)) => first..last + 1,
-            _ => 0..0,
+        // The backward search only runs if there is something to find (not on a warm buffer).
+        let absent = match nb.install.clone().find(absent) {
+            Some(first) => {
+                let last = nb.install.clone().rev().find(absent).unwrap_or(first);
+                first..last + 1
+            }
+            None => 0..0,
         };
         Ok((cbuf, absent))
     }
