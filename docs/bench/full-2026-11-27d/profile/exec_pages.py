@@ -28,6 +28,18 @@ def symbols(vmlinux):
     return syms
 
 
+TRACE_RE = re.compile(r"Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/")
+
+
+def tb_pcs(log):
+    """The guest PC of every TB the log shows executed, in order."""
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = TRACE_RE.match(line)
+            if m:
+                yield int(m.group(1), 16)
+
+
 def demangle(names):
     """Rust symbol names, readable (rustfilt, if installed: `cargo install rustfilt`)."""
     try:
@@ -44,7 +56,6 @@ def main():
     addrs = [a for a, _ in syms]
     entries = {a: n for a, n in syms if n in ENTRIES}
     name_at = lambda pc: syms[bisect.bisect_right(addrs, pc) - 1][1]
-    line_re = re.compile(r"Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/")
     stats = collections.defaultdict(lambda: [0, 0, 0, collections.Counter()])
     cur = None
 
@@ -56,19 +67,14 @@ def main():
             st[2] += cur[2]
             st[3].update(cur[3])
 
-    with open(log, errors="replace") as f:
-        for line in f:
-            m = line_re.match(line)
-            if not m:
-                continue
-            pc = int(m.group(1), 16)
-            if pc in entries:
-                close()
-                cur = [entries[pc], set(), 0, collections.Counter()]
-            elif cur:
-                cur[1].add(pc >> 12)
-                cur[2] += 1
-                cur[3][name_at(pc)] += 1
+    for pc in tb_pcs(log):
+        if pc in entries:
+            close()
+            cur = [entries[pc], set(), 0, collections.Counter()]
+        elif cur:
+            cur[1].add(pc >> 12)
+            cur[2] += 1
+            cur[3][name_at(pc)] += 1
     close()
     names = demangle(sorted({fn for st in stats.values() for fn in st[3]}))
     for op, (n, pages, tbs, funcs) in sorted(stats.items()):

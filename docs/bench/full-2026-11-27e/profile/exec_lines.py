@@ -14,13 +14,12 @@ most often, with their inline chain (llvm-addr2line-19 -i).
 """
 import collections
 import os
-import re
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "../../full-2026-11-27d/profile"))
-from exec_pages import ENTRIES, symbols  # noqa: E402
+from exec_pages import ENTRIES, symbols, tb_pcs  # noqa: E402
 
 GLUE = ("binder_alloc_rust.rs", "binder_alloc_shim.c")
 
@@ -29,25 +28,19 @@ def main():
     log, vmlinux, want = sys.argv[1:4]
     limit = int(sys.argv[4]) if len(sys.argv) > 4 else 3000
     entries = {a: n for a, n in symbols(vmlinux) if n in ENTRIES}
-    line_re = re.compile(r"Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/")
     pcs = collections.Counter()
     ops = 0
     cur = None
-    with open(log, errors="replace") as f:
-        for line in f:
-            m = line_re.match(line)
-            if not m:
-                continue
-            pc = int(m.group(1), 16)
-            if pc in entries:
-                cur = entries[pc]
-                if cur == want:
-                    ops += 1
-                    if ops > limit:
-                        ops -= 1
-                        break
+    for pc in tb_pcs(log):
+        if pc in entries:
+            cur = entries[pc]
             if cur == want:
-                pcs[pc] += 1
+                ops += 1
+                if ops > limit:
+                    ops -= 1
+                    break
+        if cur == want:
+            pcs[pc] += 1
     if not ops:
         sys.exit(f"no {want} in {log}")
     addrs = sorted(pcs)
