@@ -6,9 +6,10 @@
 //! functions of this file. The bookkeeping (range allocator, async space, oneway spam detection,
 //! page states) is the pure core in `../core/src/`; this file executes what the core decides under
 //! the real locks: it owns one page slot per page index of the mapping (a pointer to the
-//! [`PageMeta`] of the installed page: the driver's own page reference and its LRU entry), backs
-//! new buffers, maps backed pages from `->fault()` (with the live pages around the faulting one),
-//! puts freed pages on the LRU and lets the shrinker reclaim them.
+//! [`PageMeta`] of the installed page: the driver's own page reference and its LRU entry; the
+//! slots come in chunks allocated on first use, see [`Slots`]), backs new buffers, maps backed
+//! pages from `->fault()` (with the live pages around the faulting one), puts freed pages on the
+//! LRU and lets the shrinker reclaim them.
 //!
 //! # Lock order
 //!
@@ -262,8 +263,8 @@ unsafe impl Sync for PageMeta {}
 // SAFETY: As above; an `ARef<SharedPage>` may be dropped on any thread.
 unsafe impl Send for PageMeta {}
 
-/// The installed page of one page index of the mapping, if any: 8 bytes per index, as C's
-/// `alloc->pages[]`.
+/// The installed page of one page index of the mapping, if any: 8 bytes per index, as an entry
+/// of C's `alloc->pages[]`.
 ///
 /// # Invariants
 ///
@@ -276,11 +277,9 @@ struct Slot {
 
 impl Slot {
     /// A slot with no page.
-    fn empty() -> Slot {
-        Slot {
-            meta: UnsafeCell::new(None),
-        }
-    }
+    const EMPTY: Slot = Slot {
+        meta: UnsafeCell::new(None),
+    };
 
     /// The page of this slot, read without the allocator lock.
     ///
@@ -305,14 +304,123 @@ unsafe impl Sync for Slot {}
 // SAFETY: As above; the metadata may be dropped on any thread.
 unsafe impl Send for Slot {}
 
+/// Page indices per chunk of [`Slots`]: 32 slots of 8 bytes, one kmalloc-256 object.
+const SLOTS_PER_CHUNK: usize = 32;
+
+/// The slots of [`SLOTS_PER_CHUNK`] consecutive page indices.
+struct SlotChunk([Slot; SLOTS_PER_CHUNK]);
+
+/// One entry of the slot directory: the chunk of its page indices, if one was allocated.
+///
+/// # Invariants
+///
+/// `chunk` is written at most once, from `None` to `Some`, with the owner's allocator lock held
+/// (through [`Inner::add_chunk`]), and only while none of its indices has a page; it is not
+/// changed again until the directory is dropped. A chunk is therefore present, and stays put,
+/// for every index that has a page.
+struct ChunkEntry {
+    chunk: UnsafeCell<Option<KBox<SlotChunk>>>,
+}
+
+impl ChunkEntry {
+    /// An entry with no chunk.
+    const EMPTY: ChunkEntry = ChunkEntry {
+        chunk: UnsafeCell::new(None),
+    };
+}
+
+// SAFETY: `chunk` changes once, under the owner's lock, while no reader can be reading it (type
+// invariants; see [`SlotsView::get`]); the slots it points to are `Sync`.
+unsafe impl Sync for ChunkEntry {}
+// SAFETY: As above; the chunk may be dropped on any thread.
+unsafe impl Send for ChunkEntry {}
+
+/// The page slots of the mapping: a directory of one [`ChunkEntry`] per [`SLOTS_PER_CHUNK`]
+/// page indices, whose chunks are allocated when the first page among their indices is
+/// installed.
+///
+/// C allocates its page array whole at `mmap` (2 KiB for a 1 MiB mapping) and most processes
+/// use a few of its entries; here a process that only ever uses pages of one chunk has a
+/// 64-byte directory and one 256-byte chunk. A fully used mapping costs one directory entry
+/// per 32 pages more than C.
+struct Slots {
+    /// Allocated at `mmap` and never resized, so that the lock-free copy paths can read it (see
+    /// [`BinderAllocRust::published_slots`]) until `self` is dropped. `kvmalloc`ed, as C's
+    /// `alloc->pages`.
+    dir: KVVec<ChunkEntry>,
+    /// The number of page indices.
+    len: usize,
+}
+
+impl Slots {
+    /// No slots (before `mmap`).
+    fn empty() -> Slots {
+        Slots {
+            dir: KVVec::new(),
+            len: 0,
+        }
+    }
+
+    /// The slots of `len` page indices, none of them with a chunk yet.
+    fn new(len: usize) -> Result<Slots> {
+        let chunks = len.div_ceil(SLOTS_PER_CHUNK);
+        let mut dir = KVVec::with_capacity(chunks, GFP_KERNEL)?;
+        for _ in 0..chunks {
+            // Cannot fail: the capacity is `chunks`.
+            dir.push(ChunkEntry::EMPTY, GFP_KERNEL)?;
+        }
+        Ok(Slots { dir, len })
+    }
+
+    /// The slots as a lock-free reader sees them.
+    #[inline]
+    fn view(&self) -> SlotsView<'_> {
+        SlotsView {
+            dir: &self.dir,
+            len: self.len,
+        }
+    }
+}
+
+/// A shared view of [`Slots`]: through the allocator lock ([`Inner`]) or through the directory
+/// published for the lock-free copy paths ([`BinderAllocRust::published_slots`]).
+#[derive(Clone, Copy)]
+struct SlotsView<'a> {
+    dir: &'a [ChunkEntry],
+    len: usize,
+}
+
+impl<'a> SlotsView<'a> {
+    /// The slot of page `index`; `None` past the end or if no page of its chunk was ever
+    /// installed (so it has none).
+    #[inline]
+    fn get(self, index: usize) -> Option<&'a Slot> {
+        if index >= self.len {
+            return None;
+        }
+        let entry = self.dir.get(index / SLOTS_PER_CHUNK)?;
+        // SAFETY: The entry is written once, under the allocator lock, while none of its indices
+        // has a page (type invariants of `ChunkEntry`). A reader holding the lock cannot race
+        // with that write; a lock-free reader only looks up indices under a live buffer, whose
+        // pages are installed, so their chunk was written before `new_buf` returned the buffer
+        // and is not written again. The chunk is freed only with the directory.
+        let chunk = unsafe { (*entry.chunk.get()).as_deref() }?;
+        Some(&chunk.0[index % SLOTS_PER_CHUNK])
+    }
+
+    /// Whether page `index` (in bounds) has its chunk.
+    #[inline]
+    fn has_chunk(self, index: usize) -> bool {
+        index >= self.len || self.get(index).is_some()
+    }
+}
+
 /// State protected by the allocator lock.
 struct Inner {
     /// The core; `None` before `mmap` succeeded.
     core: Option<Allocator>,
-    /// One slot per page index; allocated at `mmap` and never resized, so that the lock-free
-    /// copy paths can read it (see [`BinderAllocRust::published_slots`]) until `self` is
-    /// dropped. `kvmalloc`ed, as C's `alloc->pages`.
-    slots: KVVec<Slot>,
+    /// One slot per page index, from `mmap` on.
+    slots: Slots,
     /// `vm_ops` and `vm_private_data` of the VMA this allocator was mmapped with, set with
     /// `core`: how the GUP paths recognise the receiver's binder VMA (see
     /// [`BinderAllocRust::is_own_vma`]).
@@ -354,7 +462,7 @@ impl Inner {
     /// lock is held.
     #[inline]
     fn meta(&self, index: usize) -> Option<&PageMeta> {
-        let slot = self.slots.get(index)?;
+        let slot = self.slots.view().get(index)?;
         // SAFETY: `Inner` is only reachable through the allocator lock, so the lock is held for
         // the lifetime of `&self`; writers need `&mut Inner`, which cannot coexist with it.
         unsafe { (*slot.meta.get()).as_deref() }
@@ -372,17 +480,39 @@ impl Inner {
     /// can be reading it: the callers back `Absent` indices (covered at most by buffers
     /// `new_buf` has not returned yet, as every returned buffer's pages are backed), reclaim
     /// `Lru` ones and tear down after the last buffer.
+    ///
+    /// An index with no slot (past the end, or whose chunk was never added: see
+    /// [`Inner::add_chunk`]) has no page to return: `meta` itself is returned then, stored
+    /// nowhere.
     fn set_page(
         &mut self,
         index: usize,
         meta: Option<Pin<KBox<PageMeta>>>,
     ) -> Option<Pin<KBox<PageMeta>>> {
-        let slot = self.slots.get(index)?;
+        let Some(slot) = self.slots.view().get(index) else {
+            return meta;
+        };
         // SAFETY: `&mut self` proves that the allocator lock is held and that no reference
         // returned by `Inner::meta` is alive; no lock-free reader reads this slot, as no buffer
         // binder.c holds covers `index`. The metadata taken out is only moved as a box: it
         // stays where it is, for an LRU walker that still holds it (see `free_page`).
         unsafe { core::mem::replace(&mut *slot.meta.get(), meta) }
+    }
+
+    /// Gives page `index` its chunk of slots if it has none, taking the chunk from `spare`
+    /// (left there otherwise). `ENOMEM` if a chunk is needed and `spare` is empty.
+    fn add_chunk(&mut self, index: usize, spare: &mut Option<KBox<SlotChunk>>) -> Result {
+        if self.slots.view().has_chunk(index) {
+            return Ok(());
+        }
+        // In bounds: `has_chunk` is true past the end.
+        let entry = self.slots.dir.get(index / SLOTS_PER_CHUNK).ok_or(EINVAL)?;
+        let chunk = spare.take().ok_or(ENOMEM)?;
+        // SAFETY: `&mut self` proves that the allocator lock is held. The entry has no chunk, so
+        // none of its indices has a page and no buffer binder.c holds covers them: no reader
+        // reads the entry (type invariants of `ChunkEntry`), which goes from `None` to `Some`.
+        unsafe { *entry.chunk.get() = Some(chunk) };
+        Ok(())
     }
 
     /// `binder_alloc_buffer_size()` of the allocated buffer at `offset`.
@@ -466,8 +596,10 @@ impl OpFlags {
 }
 
 /// How many page indices [`BinderAllocRust::install_pages`] backs per lock round trip (at most
-/// 32: a `u32` notes which of them have no page).
+/// 32: a `u32` notes which of them have no page; at most [`SLOTS_PER_CHUNK`]: a batch then
+/// spans at most two chunks of slots).
 const INSTALL_BATCH: usize = 16;
+const _: () = assert!(INSTALL_BATCH <= 32 && INSTALL_BATCH <= SLOTS_PER_CHUNK);
 
 /// What [`BinderAllocRust::new_buf_locked`] returns.
 type NewBufLocked =
@@ -519,14 +651,14 @@ pub struct BinderAllocRust {
     freelist: *mut bindings::list_lru,
     /// `alloc->pid`.
     pid: i32,
-    /// The slot array (`Inner::slots`), its length and the mapping's start, published by
-    /// `mmap_handler` once the slots exist and never changed after: the copy paths read them
-    /// without the allocator lock (see [`Slot::live_page`]). Null before `mmap`. Code holding
-    /// the lock reads `Inner::vm_start` instead, a plain field: each load of an `Atomic` is a
-    /// call to a C helper here. The length is at most `MAX_BUFFER_SIZE / PAGE_SIZE`; as a `u32`
+    /// The slot directory (`Inner::slots`), the number of page indices and the mapping's
+    /// start, published by `mmap_handler` once the directory exists and never changed after:
+    /// the copy paths read them without the allocator lock (see [`Slot::live_page`]). Null
+    /// before `mmap`. Code holding the lock reads `Inner` instead, plain fields: each load of
+    /// an `Atomic` is a call to a C helper here. The length is at most `MAX_BUFFER_SIZE / PAGE_SIZE`; as a `u32`
     /// it shares a word with `pid`, which keeps this state within 256 bytes (kmalloc-256) on
     /// configs without lock debugging.
-    slots_base: Atomic<*const Slot>,
+    slots_base: Atomic<*const ChunkEntry>,
     slots_len: Atomic<u32>,
     vm_start: Atomic<usize>,
     /// The allocator lock.
@@ -644,14 +776,7 @@ impl BinderAllocRust {
         // Allocate everything before taking the lock.
         let core =
             Allocator::new(buffer_size, GFP_KERNEL).map_err(|e| fail(e, "alloc page array"))?;
-        let mut slots = KVVec::<Slot>::with_capacity(npages, GFP_KERNEL)
-            .map_err(|_| fail(ENOMEM, "alloc page array"))?;
-        for _ in 0..npages {
-            // Cannot fail: the capacity is `npages`.
-            slots
-                .push(Slot::empty(), GFP_KERNEL)
-                .map_err(|_| fail(ENOMEM, "alloc page array"))?;
-        }
+        let slots = Slots::new(npages).map_err(|_| fail(ENOMEM, "alloc page array"))?;
 
         let mut inner = self.inner.lock();
         // One mapping per lifetime: a second mmap fails even after the first one is gone.
@@ -659,11 +784,11 @@ impl BinderAllocRust {
             return Err(fail(EBUSY, "already mapped"));
         }
         inner.slots = slots;
-        // Publish for the lock-free copy paths; the slots' heap buffer stays put until `self`
-        // is dropped.
+        // Publish for the lock-free copy paths; the directory's heap buffer stays put until
+        // `self` is dropped.
         self.vm_start.store(vma.start(), Relaxed);
         self.slots_len.store(npages_u32, Relaxed);
-        self.slots_base.store(inner.slots.as_ptr(), Release);
+        self.slots_base.store(inner.slots.dir.as_ptr(), Release);
         inner.vm_start = vma.start();
         inner.vma_id = vma_id(vma);
         inner.core = Some(core);
@@ -852,17 +977,34 @@ impl BinderAllocRust {
             let end = range.end.min(start + INSTALL_BATCH);
             // Bit `i`: index `start + i` had no page.
             let mut absent: u32 = 0;
+            // Chunk `start / SLOTS_PER_CHUNK + i` of the batch (at most two: see
+            // `INSTALL_BATCH`) has an absent index and no slots yet.
+            let mut need_chunk = [false; 2];
+            let first_chunk = start / SLOTS_PER_CHUNK;
             {
                 let guard = self.inner.lock();
                 let core = guard.core.as_ref().ok_or(ESRCH)?;
+                let slots = guard.slots.view();
                 for index in start..end {
                     if core.page_state(index) == Some(PageState::Absent) {
                         absent |= 1 << (index - start);
+                        if !slots.has_chunk(index) {
+                            need_chunk[index / SLOTS_PER_CHUNK - first_chunk] = true;
+                        }
                     }
                 }
             }
-            // Declared before the guard below, so that what is left in it (pages allocated
-            // for nothing, or all of them on an error) is dropped after unlocking.
+            // Declared before the guard below, so that what is left in them (allocated for
+            // nothing, or all of them on an error) is dropped after unlocking. A chunk is only
+            // ever added: one present above is still there below, and one missing above has a
+            // spare here, left unused if another allocation added the chunk meanwhile.
+            let mut chunks: [Option<KBox<SlotChunk>>; 2] = [None, None];
+            for (chunk, _) in chunks.iter_mut().zip(need_chunk).filter(|(_, need)| *need) {
+                *chunk = Some(KBox::new(
+                    SlotChunk([Slot::EMPTY; SLOTS_PER_CHUNK]),
+                    GFP_KERNEL,
+                )?);
+            }
             let mut metas: [Option<Pin<KBox<PageMeta>>>; INSTALL_BATCH] = Default::default();
             for index in start..end {
                 if absent & (1 << (index - start)) == 0 {
@@ -886,6 +1028,10 @@ impl BinderAllocRust {
             let mut guard = self.inner.lock();
             let inner = &mut *guard;
             for index in start..end {
+                if metas[index - start].is_none() {
+                    continue;
+                }
+                inner.add_chunk(index, &mut chunks[index / SLOTS_PER_CHUNK - first_chunk])?;
                 let Some(meta) = metas[index - start].take() else {
                     continue;
                 };
@@ -910,6 +1056,7 @@ impl BinderAllocRust {
             }
             drop(guard);
             drop(metas);
+            drop(chunks);
             start = end;
         }
         Ok(())
@@ -1017,19 +1164,19 @@ impl BinderAllocRust {
     /// The slots and the mapping's start, as `mmap_handler` published them for the lock-free
     /// copy paths; `None` before `mmap`. Read once per copy.
     #[inline]
-    fn published_slots(&self) -> Option<(&[Slot], usize)> {
+    fn published_slots(&self) -> Option<(SlotsView<'_>, usize)> {
         let base = self.slots_base.load(Acquire);
         if base.is_null() {
             return None;
         }
         // `slots_len` and `vm_start` were stored before `slots_base` was published (release).
         let len = self.slots_len.load(Relaxed) as usize;
-        // SAFETY: `base` points to `len` initialised slots (published by `mmap_handler` after
-        // they were), which are neither moved nor freed before `self` is dropped. Slots are
-        // only ever shared (`Inner` reaches them through `KVVec::get` too); what changes in
-        // them is behind `UnsafeCell` (`meta`).
-        let slots = unsafe { core::slice::from_raw_parts(base, len) };
-        Some((slots, self.vm_start.load(Relaxed)))
+        // SAFETY: `base` points to the `len.div_ceil(SLOTS_PER_CHUNK)` initialised entries of
+        // the directory (published by `mmap_handler` after they were), which are neither moved
+        // nor freed before `self` is dropped. Entries are only ever shared (`Inner` reaches
+        // them through `SlotsView` too); what changes in them is behind `UnsafeCell`.
+        let dir = unsafe { core::slice::from_raw_parts(base, len.div_ceil(SLOTS_PER_CHUNK)) };
+        Some((SlotsView { dir, len }, self.vm_start.load(Relaxed)))
     }
 
     /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
@@ -1283,7 +1430,7 @@ impl BinderAllocRust {
                 }
                 buffers += 1;
             }
-            for index in 0..inner.slots.len() {
+            for index in 0..inner.slots.len {
                 let Some(core) = inner.core.as_mut() else {
                     break;
                 };
@@ -1503,7 +1650,7 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
         vm_start: Atomic::new(0),
         inner <- new_mutex!(Inner {
             core: None,
-            slots: KVVec::new(),
+            slots: Slots::empty(),
             vma_id: (0, 0),
             vm_start: 0,
         }),
