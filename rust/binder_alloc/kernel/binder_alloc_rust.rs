@@ -77,12 +77,6 @@ use kernel::{
     sizes::SZ_64K,
     sync::{
         aref::ARef,
-        atomic::{
-            Acquire,
-            Atomic,
-            Relaxed,
-            Release, //
-        },
         Mutex, //
     },
     uaccess::{
@@ -277,9 +271,11 @@ struct Slot {
 
 impl Slot {
     /// A slot with no page.
-    const EMPTY: Slot = Slot {
-        meta: UnsafeCell::new(None),
-    };
+    fn empty() -> Slot {
+        Slot {
+            meta: UnsafeCell::new(None),
+        }
+    }
 
     /// The page of this slot, read without the allocator lock.
     ///
@@ -324,9 +320,11 @@ struct ChunkEntry {
 
 impl ChunkEntry {
     /// An entry with no chunk.
-    const EMPTY: ChunkEntry = ChunkEntry {
-        chunk: UnsafeCell::new(None),
-    };
+    fn empty() -> ChunkEntry {
+        ChunkEntry {
+            chunk: UnsafeCell::new(None),
+        }
+    }
 }
 
 // SAFETY: `chunk` changes once, under the owner's lock, while no reader can be reading it (type
@@ -367,7 +365,7 @@ impl Slots {
         let mut dir = KVVec::with_capacity(chunks, GFP_KERNEL)?;
         for _ in 0..chunks {
             // Cannot fail: the capacity is `chunks`.
-            dir.push(ChunkEntry::EMPTY, GFP_KERNEL)?;
+            dir.push(ChunkEntry::empty(), GFP_KERNEL)?;
         }
         Ok(Slots { dir, len })
     }
@@ -652,21 +650,27 @@ pub struct BinderAllocRust {
     /// `alloc->pid`.
     pid: i32,
     /// The slot directory (`Inner::slots`), the number of page indices and the mapping's
-    /// start, published by `mmap_handler` once the directory exists and never changed after:
-    /// the copy paths read them without the allocator lock (see [`Slot::live_page`]). Null
-    /// before `mmap`. Code holding the lock reads `Inner` instead, plain fields: each load of
-    /// an `Atomic` is a call to a C helper here. The length is at most `MAX_BUFFER_SIZE / PAGE_SIZE`; as a `u32`
-    /// it shares a word with `pid`, which keeps this state within 256 bytes (kmalloc-256) on
-    /// configs without lock debugging.
-    slots_base: Atomic<*const ChunkEntry>,
-    slots_len: Atomic<u32>,
-    vm_start: Atomic<usize>,
+    /// start, for the copy paths, which read them without the allocator lock (see
+    /// [`BinderAllocRust::published_slots`]). Null, 0 and 0 before `mmap`.
+    ///
+    /// Written once, by `mmap_handler` with the allocator lock held, before the allocator has
+    /// its core, hence before any buffer can exist, and never again. The copy paths only read
+    /// them for a live buffer, allocated by a `new_buf` that took the lock after that write
+    /// (and binder.c orders its own use of a buffer after `new_buf`): the write happens before
+    /// every read, so plain fields suffice where an `Atomic` would cost a call to a C helper
+    /// per load. The length is at most `MAX_BUFFER_SIZE / PAGE_SIZE`; as a `u32` it shares a
+    /// word with `pid`, which keeps this state within 256 bytes (kmalloc-256) on configs
+    /// without lock debugging.
+    slots_base: UnsafeCell<*const ChunkEntry>,
+    slots_len: UnsafeCell<u32>,
+    vm_start: UnsafeCell<usize>,
     /// The allocator lock.
     #[pin]
     inner: Mutex<Inner>,
 }
 
-// SAFETY: All mutable state is behind `inner`; `c`, `mm` and `freelist` are invariant and point
+// SAFETY: All mutable state is behind `inner`, except the published fields, written once before
+// any reader can read them (see `slots_base`); `c`, `mm` and `freelist` are invariant and point
 // to objects that are safe to use from any thread.
 unsafe impl Send for BinderAllocRust {}
 // SAFETY: As above.
@@ -786,9 +790,13 @@ impl BinderAllocRust {
         inner.slots = slots;
         // Publish for the lock-free copy paths; the directory's heap buffer stays put until
         // `self` is dropped.
-        self.vm_start.store(vma.start(), Relaxed);
-        self.slots_len.store(npages_u32, Relaxed);
-        self.slots_base.store(inner.slots.dir.as_ptr(), Release);
+        // SAFETY: The lock is held and the allocator has no core yet, so this is the only write
+        // of these fields and no buffer exists whose copy could read them (see `slots_base`).
+        unsafe {
+            *self.vm_start.get() = vma.start();
+            *self.slots_len.get() = npages_u32;
+            *self.slots_base.get() = inner.slots.dir.as_ptr();
+        }
         inner.vm_start = vma.start();
         inner.vma_id = vma_id(vma);
         inner.core = Some(core);
@@ -1001,7 +1009,7 @@ impl BinderAllocRust {
             let mut chunks: [Option<KBox<SlotChunk>>; 2] = [None, None];
             for (chunk, _) in chunks.iter_mut().zip(need_chunk).filter(|(_, need)| *need) {
                 *chunk = Some(KBox::new(
-                    SlotChunk([Slot::EMPTY; SLOTS_PER_CHUNK]),
+                    SlotChunk(core::array::from_fn(|_| Slot::empty())),
                     GFP_KERNEL,
                 )?);
             }
@@ -1162,21 +1170,32 @@ impl BinderAllocRust {
     }
 
     /// The slots and the mapping's start, as `mmap_handler` published them for the lock-free
-    /// copy paths; `None` before `mmap`. Read once per copy.
+    /// copy paths. Read once per copy.
+    ///
+    /// # Safety
+    ///
+    /// A buffer of this allocator is allocated (not freed, not released) during the call.
     #[inline]
-    fn published_slots(&self) -> Option<(SlotsView<'_>, usize)> {
-        let base = self.slots_base.load(Acquire);
+    unsafe fn published_slots(&self) -> Option<(SlotsView<'_>, usize)> {
+        // SAFETY: A buffer is allocated (precondition), so `mmap_handler` wrote these fields
+        // before, and nothing writes them again (see `slots_base`).
+        let (base, len, vm_start) = unsafe {
+            (
+                *self.slots_base.get(),
+                *self.slots_len.get(),
+                *self.vm_start.get(),
+            )
+        };
         if base.is_null() {
             return None;
         }
-        // `slots_len` and `vm_start` were stored before `slots_base` was published (release).
-        let len = self.slots_len.load(Relaxed) as usize;
+        let len = len as usize;
         // SAFETY: `base` points to the `len.div_ceil(SLOTS_PER_CHUNK)` initialised entries of
         // the directory (published by `mmap_handler` after they were), which are neither moved
         // nor freed before `self` is dropped. Entries are only ever shared (`Inner` reaches
         // them through `SlotsView` too); what changes in them is behind `UnsafeCell`.
         let dir = unsafe { core::slice::from_raw_parts(base, len.div_ceil(SLOTS_PER_CHUNK)) };
-        Some((SlotsView { dir, len }, self.vm_start.load(Relaxed)))
+        Some((SlotsView { dir, len }, vm_start))
     }
 
     /// Calls `f(page, offset_in_page, len, done)` for each page-sized chunk of `bytes` bytes at
@@ -1210,7 +1229,8 @@ impl BinderAllocRust {
         } else {
             None
         };
-        let (slots, vm_start) = self.published_slots().ok_or(EINVAL)?;
+        // SAFETY: The buffer `view` shows is allocated during the call (precondition).
+        let (slots, vm_start) = unsafe { self.published_slots() }.ok_or(EINVAL)?;
         let start = view.user_data.wrapping_sub(vm_start).wrapping_add(offset);
         let mut done = 0;
         while done < bytes {
@@ -1645,9 +1665,9 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
         mm,
         freelist,
         pid,
-        slots_base: Atomic::new(ptr::null()),
-        slots_len: Atomic::new(0),
-        vm_start: Atomic::new(0),
+        slots_base: UnsafeCell::new(ptr::null()),
+        slots_len: UnsafeCell::new(0),
+        vm_start: UnsafeCell::new(0),
         inner <- new_mutex!(Inner {
             core: None,
             slots: Slots::empty(),
