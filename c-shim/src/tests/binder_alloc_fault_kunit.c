@@ -254,6 +254,79 @@ static void binder_alloc_fault_test_clear_on_free_leaves_zeros(struct kunit *tes
 	fault_test_unmap(priv);
 }
 
+/* Fills @len bytes of @dst with a pattern that differs from page to page. */
+static void fault_test_page_pattern(u8 *dst, size_t len, unsigned long page)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		dst[i] = (u8)(page * 13 + i * 7 + 1);
+}
+
+/*
+ * A buffer whose pages straddle three chunks of the Rust allocator's page
+ * slots (allocated 32 at a time, when the first page of a chunk is
+ * installed), placed after a first buffer so that its pages start at index
+ * 30: every page is in use, the bytes copied in are read back with
+ * binder_alloc_copy_from_buffer() and through the mapping, and once both
+ * buffers are freed the pages are on the LRU. Both allocators run it.
+ */
+static void binder_alloc_fault_test_buffer_across_slot_chunks(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	const size_t first_size = 30 * PAGE_SIZE;
+	const size_t size = 40 * PAGE_SIZE + 64;
+	const unsigned long first_page = 30, end_page = 71;
+	struct binder_buffer *first, *buffer;
+	unsigned long i, left;
+	size_t off, len;
+	int ret;
+
+	first = binder_alloc_new_buf(&priv->alloc, first_size, 0, 0, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(first));
+	buffer = binder_alloc_new_buf(&priv->alloc, size, 0, 0, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(buffer));
+	KUNIT_ASSERT_EQ(test, buffer->user_data,
+			priv->alloc.vm_start + first_page * PAGE_SIZE);
+
+	for (i = first_page; i < end_page; i++)
+		KUNIT_EXPECT_EQ_MSG(test, binder_alloc_page_state(&priv->alloc, i),
+				    BINDER_PAGE_IN_USE, "page %lu", i);
+	KUNIT_EXPECT_EQ(test, binder_alloc_page_state(&priv->alloc, end_page),
+			BINDER_PAGE_ABSENT);
+
+	for (off = 0; off < size; off += PAGE_SIZE) {
+		len = min_t(size_t, PAGE_SIZE, size - off);
+		fault_test_page_pattern(priv->pattern, len, off / PAGE_SIZE);
+		ret = binder_alloc_copy_to_buffer(&priv->alloc, buffer, off,
+						  priv->pattern, len);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+	}
+	for (off = 0; off < size; off += PAGE_SIZE) {
+		len = min_t(size_t, PAGE_SIZE, size - off);
+		fault_test_page_pattern(priv->pattern, len, off / PAGE_SIZE);
+
+		memset(priv->readback, 0x5a, sizeof(priv->readback));
+		ret = binder_alloc_copy_from_buffer(&priv->alloc, priv->readback,
+						    buffer, off, len);
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		KUNIT_EXPECT_MEMEQ_MSG(test, priv->readback, priv->pattern, len,
+				       "copy_from_buffer at %zu", off);
+
+		left = fault_test_read_user(priv, buffer->user_data + off, len);
+		KUNIT_EXPECT_EQ(test, left, 0);
+		KUNIT_EXPECT_MEMEQ_MSG(test, priv->readback, priv->pattern, len,
+				       "mapping at %zu", off);
+	}
+
+	binder_alloc_free_buf(&priv->alloc, buffer);
+	binder_alloc_free_buf(&priv->alloc, first);
+	for (i = first_page; i < end_page; i++)
+		KUNIT_EXPECT_EQ_MSG(test, binder_alloc_page_state(&priv->alloc, i),
+				    BINDER_PAGE_ON_LRU, "page %lu", i);
+	fault_test_unmap(priv);
+}
+
 /* One-page remote lookup in @mm, as binder's old code and the GUP paths do. */
 static long fault_test_gup(struct mm_struct *mm, unsigned long addr,
 			   unsigned int gup_flags, struct page **page)
@@ -835,6 +908,7 @@ static struct kunit_case binder_alloc_fault_test_cases[] = {
 	KUNIT_CASE(binder_alloc_fault_test_hole_and_past_end_fail),
 	KUNIT_CASE(binder_alloc_fault_test_munmap_then_new_buf_esrch),
 	KUNIT_CASE(binder_alloc_fault_test_clear_on_free_leaves_zeros),
+	KUNIT_CASE(binder_alloc_fault_test_buffer_across_slot_chunks),
 	KUNIT_CASE(binder_alloc_fault_test_foll_write_remote_fails),
 	KUNIT_CASE(binder_alloc_fault_test_fault_races_shrinker),
 	KUNIT_CASE(binder_alloc_fault_test_sender_takes_no_receiver_mm_lock),
