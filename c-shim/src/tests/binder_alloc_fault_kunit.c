@@ -621,6 +621,63 @@ static void fault_test_zap(struct mm_struct *mm, unsigned long uaddr,
 	mmap_read_unlock(mm);
 }
 
+/* Whether @npages pages at @uaddr are mapped (@mapped) or not: -1 if so. */
+static long fault_test_first_mismatch(struct mm_struct *mm, unsigned long uaddr,
+				      unsigned long npages, bool mapped)
+{
+	struct page *page;
+	unsigned long i;
+	long n;
+
+	for (i = 0; i < npages; i++) {
+		n = fault_test_gup(mm, uaddr + i * PAGE_SIZE, FOLL_NOFAULT, &page);
+		if (n == 1)
+			put_page(page);
+		if ((n == 1) != mapped)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Beyond its 64 KiB window, a fault follows the run of pages under live
+ * buffers in each direction (up to 1 MiB): one read maps the whole of a
+ * 41-page buffer, from its first page (forward) or from its last window
+ * (backward), and nothing past it.
+ */
+static void binder_alloc_fault_test_fault_around_run(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	const unsigned long npages = 41;
+	struct mm_struct *mm = current->mm;
+	struct binder_buffer *buffer;
+	unsigned long base;
+
+	buffer = binder_alloc_new_buf(&priv->alloc, (npages - 1) * PAGE_SIZE + 64,
+				      0, 0, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(buffer));
+	base = buffer->user_data;
+	KUNIT_ASSERT_EQ(test, base, priv->alloc.vm_start);
+	KUNIT_EXPECT_EQ(test, fault_test_first_mismatch(mm, base, npages + 1, false), -1);
+
+	/* Forward: page 0's window is pages 0-15, the run goes on to page 40. */
+	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, base, 1), 0);
+	KUNIT_EXPECT_EQ(test, fault_test_first_mismatch(mm, base, npages, true), -1);
+	KUNIT_EXPECT_EQ(test, fault_test_first_mismatch(mm, base + npages * PAGE_SIZE,
+							1, false), -1);
+
+	/* Backward: page 35's window is pages 32-47, the run goes back to page 0. */
+	fault_test_zap(mm, base, npages * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fault_test_first_mismatch(mm, base, npages, false), -1);
+	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, base + 35 * PAGE_SIZE, 1), 0);
+	KUNIT_EXPECT_EQ(test, fault_test_first_mismatch(mm, base, npages, true), -1);
+	KUNIT_EXPECT_EQ(test, fault_test_first_mismatch(mm, base + npages * PAGE_SIZE,
+							1, false), -1);
+
+	binder_alloc_free_buf(&priv->alloc, buffer);
+	fault_test_unmap(priv);
+}
+
 /*
  * A fault maps the faulting page and, around it (the aligned 64 KiB
  * window), the other pages under live buffers; not pages on the LRU and
@@ -917,6 +974,7 @@ static struct kunit_case binder_alloc_fault_test_cases[] = {
 #endif
 #if IS_ENABLED(CONFIG_ANDROID_BINDER_ALLOC_RUST)
 	KUNIT_CASE(binder_alloc_fault_test_fault_around),
+	KUNIT_CASE(binder_alloc_fault_test_fault_around_run),
 	KUNIT_CASE(binder_alloc_fault_test_gup_copy_strategy),
 	KUNIT_CASE(binder_alloc_fault_test_debug_gup_check),
 #endif
