@@ -621,7 +621,10 @@ static void fault_test_zap(struct mm_struct *mm, unsigned long uaddr,
 	mmap_read_unlock(mm);
 }
 
-/* Whether @npages pages at @uaddr are mapped (@mapped) or not: -1 if so. */
+/*
+ * The index of the first of @npages pages at @uaddr that is mapped when
+ * @mapped is false, or not mapped when it is true; -1 if there is none.
+ */
 static long fault_test_first_mismatch(struct mm_struct *mm, unsigned long uaddr,
 				      unsigned long npages, bool mapped)
 {
