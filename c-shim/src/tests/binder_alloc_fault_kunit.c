@@ -622,8 +622,9 @@ static void fault_test_zap(struct mm_struct *mm, unsigned long uaddr,
 }
 
 /*
- * The index of the first of @npages pages at @uaddr that is mapped when
- * @mapped is false, or not mapped when it is true; -1 if there is none.
+ * The index of the first of @npages pages at @uaddr whose FOLL_NOFAULT
+ * lookup does not find it mapped when @mapped is true, or does not fail
+ * with -EFAULT (not mapped) when it is false; -1 if there is none.
  */
 static long fault_test_first_mismatch(struct mm_struct *mm, unsigned long uaddr,
 				      unsigned long npages, bool mapped)
@@ -636,7 +637,7 @@ static long fault_test_first_mismatch(struct mm_struct *mm, unsigned long uaddr,
 		n = fault_test_gup(mm, uaddr + i * PAGE_SIZE, FOLL_NOFAULT, &page);
 		if (n == 1)
 			put_page(page);
-		if ((n == 1) != mapped)
+		if (n != (mapped ? 1 : -EFAULT))
 			return i;
 	}
 	return -1;
@@ -693,9 +694,6 @@ static void binder_alloc_fault_test_fault_around(struct kunit *test)
 	struct binder_alloc_fault_test *priv = test->priv;
 	struct mm_struct *mm = current->mm;
 	struct binder_buffer *a, *b;
-	struct page *page;
-	unsigned long i;
-	long n;
 
 	a = fault_test_new_filled(test);
 	b = binder_alloc_new_buf(&priv->alloc, 2 * PAGE_SIZE, 0, 0, 0);
@@ -711,19 +709,12 @@ static void binder_alloc_fault_test_fault_around(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, binder_alloc_page_state(&priv->alloc, 5),
 			BINDER_PAGE_ABSENT);
 
-	for (i = 0; i < 6; i++) {
-		n = fault_test_gup(mm, a->user_data + i * PAGE_SIZE, FOLL_NOFAULT, &page);
-		KUNIT_EXPECT_EQ_MSG(test, n, -EFAULT, "page %lu mapped before the read", i);
-		if (n == 1)
-			put_page(page);
-	}
+	KUNIT_EXPECT_EQ_MSG(test, fault_test_first_mismatch(mm, a->user_data, 6, false), -1,
+			    "page mapped before the read");
 	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, a->user_data, 1), 0);
-	for (i = 0; i < 6; i++) {
-		n = fault_test_gup(mm, a->user_data + i * PAGE_SIZE, FOLL_NOFAULT, &page);
-		KUNIT_EXPECT_EQ_MSG(test, n, i < 3 ? 1 : -EFAULT, "page %lu", i);
-		if (n == 1)
-			put_page(page);
-	}
+	KUNIT_EXPECT_EQ(test, fault_test_first_mismatch(mm, a->user_data, 3, true), -1);
+	KUNIT_EXPECT_EQ(test, fault_test_first_mismatch(mm, a->user_data + 3 * PAGE_SIZE,
+							3, false), -1);
 	/* What fault-around mapped is the buffer's content. */
 	KUNIT_EXPECT_EQ(test, fault_test_read_user(priv, a->user_data, FAULT_TEST_BUF_SIZE), 0);
 	KUNIT_EXPECT_MEMEQ(test, priv->readback, priv->pattern, FAULT_TEST_BUF_SIZE);
