@@ -53,18 +53,30 @@ CLOCK_CHECK = ("cs=$(cat /sys/devices/system/clocksource/clocksource0/current_cl
                "echo \"# clocksource: $cs\" && [ \"$cs\" = tsc ]")
 BENCH_LINE = re.compile(r"^BENCH (\{.*\})\s*$")
 KEY_FIELDS = ("w", "payload", "mode", "senders", "clients", "procs")
-# Metric -> True when higher is better (throughput); False when lower is.
-METRICS = {
+# Metric -> True when higher is better (throughput); False when lower is;
+# None for context without a goal.
+METRICS: dict[str, bool | None] = {
     "tput_per_s": True,
     "p50_us": False,
     "p99_us": False,
     "max_us": False,
     "failed": False,
     "rx_faults_per_txn": False,
+    # The receiver's first read of each buffer (W1, W4): where its fault
+    # lands, if it takes one. Context for the round trip, no goal.
+    "rx_first_read_us": None,
     "rss_kb": False,
     "rss_after_reclaim_kb": False,
     "slab_per_proc_kb": False,
     "mem_per_proc_kb": False,
+    # W4's reclaimer: how much reclaim each variant's run got (passes of its
+    # loop per transaction, the time one shrinker scan and one drop_caches
+    # took, its CPU time per transaction). Not goals: they show whether the
+    # variants ran under the same pressure.
+    "reclaim_passes_per_txn": None,
+    "scan_us": None,
+    "drop_caches_us": None,
+    "reclaimer_cpu_us_per_txn": None,
 }
 
 
@@ -182,6 +194,8 @@ def goal_verdict(metric: str, ratio: float | None) -> str:
     """The issue's goals: throughput >= 1.0, latency and footprint <= 1.0."""
     if ratio is None:
         return "n/a"
+    if METRICS[metric] is None:
+        return "context"
     if METRICS[metric]:
         return "met" if ratio >= 1.0 else f"missed by {(1 - ratio) * 100:.0f}%"
     return "met" if ratio <= 1.0 else f"missed by {(ratio - 1) * 100:.0f}%"
@@ -311,7 +325,9 @@ def markdown(report: BenchReport) -> str:
         "the TSC at the host's rate (`tsc_early_khz`, checked in the guest); the minimal "
         "config's fallback, jiffies, has 4 ms resolution.",
         "* Cells: median [min..max] over the repeats. Ratio: the variant's median over C's.",
-        "* Goals (issue 7): throughput ratio >= 1.0; latency, failures and footprint <= 1.0.",
+        "* Goals (issue 7): throughput ratio >= 1.0; latency, failures and footprint <= 1.0. "
+        "Rows marked context have no goal: the receiver's first read of a buffer, "
+        "W4's reclaim pressure.",
         "",
         "| measurement | metric | " + " | ".join(req.variants) + " | "
         + " | ".join(f"{v}/c" for v in req.variants if v != "c") + " | goal (rust/c) |",

@@ -576,6 +576,7 @@ def test_bench_goals_point_the_right_way() -> None:
     assert bench.goal_verdict("tput_per_s", 0.8) == "missed by 20%"
     assert bench.goal_verdict("p99_us", 0.9) == "met"
     assert bench.goal_verdict("p99_us", 1.5) == "missed by 50%"
+    assert bench.goal_verdict("scan_us", 1.5) == "context"
 
 
 def test_bench_report_states_accelerator_and_command(tmp_path: Path) -> None:

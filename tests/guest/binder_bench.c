@@ -15,7 +15,9 @@
  *       1 MiB; "warm" (steady state) and "cold" (the freed pages are
  *       reclaimed before every transaction, so each one backs fresh pages).
  *       The server reads every byte it receives, as a real receiver does;
- *       its minor page faults per transaction are reported.
+ *       its minor page faults per transaction are reported, and how long
+ *       its first read of a buffer took on average (where a receiver fault
+ *       lands).
  *   w2  oneway flood: 1, 4 and 16 senders into one receiver, into async
  *       space exhaustion (BR_FAILED_REPLY counted); "cold" (a fresh
  *       receiver, whose pages are all touched for the first time) and
@@ -24,7 +26,10 @@
  *   w3  fan-in: 1, 8 and 32 clients doing sync calls to one server thread
  *       (timed from when every client has opened the device).
  *   w4  w1 warm (4 KiB) while another process reclaims binder pages in a
- *       loop (shrinker debugfs scan and drop_caches): latency and failures.
+ *       loop (shrinker debugfs scan and drop_caches): latency and failures,
+ *       and the reclaim pressure the run got (passes of the reclaimer's loop
+ *       per transaction, the time of one scan and of one drop_caches, the
+ *       reclaimer's CPU time per transaction).
  *   w5  footprint: 100 (and 1000 without --quick) idle client processes,
  *       each after one 4 KiB reply it read: Rss of their binder mappings,
  *       slab and used-memory growth per process (the allocator's metadata
@@ -144,6 +149,8 @@ struct server_stats {
 	uint64_t oneway;
 	/* now_us() when the last oneway transaction of the round arrived */
 	double last_oneway_us;
+	/* time of the first read of each sync buffer (a receiver fault) */
+	double first_read_us;
 };
 
 static volatile uint64_t g_sink;
@@ -201,6 +208,13 @@ static int serve(struct bd *b, int up, int down)
 		if (ev.tr.code == CODE_QUIT) {
 			bd_reply(b, ev.tr.data.ptr.buffer, NULL, 0);
 			break;
+		}
+		if (!(ev.tr.flags & TF_ONE_WAY) && ev.tr.data_size) {
+			double t0 = now_us();
+
+			g_sink += *(const volatile uint8_t *)(uintptr_t)
+				ev.tr.data.ptr.buffer;
+			st.first_read_us += now_us() - t0;
 		}
 		g_sink += touch((const void *)(uintptr_t)ev.tr.data.ptr.buffer,
 				ev.tr.data_size);
@@ -361,9 +375,11 @@ static int w1(void)
 			fails |= stop_server(&s, &st, 1);
 			snprintf(head, sizeof(head),
 				 "\"w\": \"w1\", \"payload\": %zu, \"mode\": \"%s\", "
-				 "\"rx_faults_per_txn\": %.3f", size,
+				 "\"rx_faults_per_txn\": %.3f, "
+				 "\"rx_first_read_us\": %.1f", size,
 				 cold ? "cold" : "warm",
-				 st.txns ? (double)st.faults / st.txns : 0.0);
+				 st.txns ? (double)st.faults / st.txns : 0.0,
+				 st.txns ? st.first_read_us / st.txns : 0.0);
 			emit_lat(head, &l, iters);
 			free(p);
 		}
@@ -567,26 +583,46 @@ static int w3(void)
 	return fails;
 }
 
+/* What w4's reclaimer did, shared with the parent. */
+struct reclaim_stats {
+	long passes;
+	double scan_us, drop_us;
+};
+
 static int w4(void)
 {
 	int iters = g_iters ? g_iters : (g_quick ? 200 : 2000), fails;
 	size_t size = 4 * KiB;
+	struct reclaim_stats *rs;
 	struct server_stats st;
 	struct server s;
+	struct rusage ru;
 	struct lat l;
 	void *p = malloc(size);
 	pid_t reclaimer;
 	struct bd c;
-	char head[160];
+	char head[400];
+	double t0, t1, t2;
 
+	rs = mmap(NULL, sizeof(*rs), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (rs == MAP_FAILED)
+		die("mmap");
+	memset(rs, 0, sizeof(*rs));
 	fill_pattern(p, size, 4);
 	new_device("w4");
 	start_server(&s);
 	reclaimer = fork();
 	if (reclaimer == 0) {
 		for (;;) {
+			t0 = now_us();
 			reclaim();
+			t1 = now_us();
 			write_file("/proc/sys/vm/drop_caches", "3");
+			t2 = now_us();
+			rs->scan_us += t1 - t0;
+			rs->drop_us += t2 - t1;
+			rs->passes++;
 			usleep(1000);
 		}
 	}
@@ -595,12 +631,28 @@ static int w4(void)
 	call_loop(&c, p, size, iters, 0, &l);
 	bd_close(&c);
 	kill(reclaimer, SIGKILL);
-	waitpid(reclaimer, NULL, 0);
+	if (wait4(reclaimer, NULL, 0, &ru) < 0)
+		die("wait4");
 	fails = stop_server(&s, &st, 1);
+	/*
+	 * The reclaim pressure each variant got: passes of the loop per
+	 * transaction, the time one debugfs scan and one drop_caches took,
+	 * and the reclaimer's CPU time per transaction.
+	 */
 	snprintf(head, sizeof(head),
-		 "\"w\": \"w4\", \"payload\": %zu, \"rx_faults_per_txn\": %.3f",
-		 size, st.txns ? (double)st.faults / st.txns : 0.0);
+		 "\"w\": \"w4\", \"payload\": %zu, \"rx_faults_per_txn\": %.3f, "
+		 "\"rx_first_read_us\": %.1f, "
+		 "\"reclaim_passes_per_txn\": %.3f, \"scan_us\": %.1f, "
+		 "\"drop_caches_us\": %.1f, \"reclaimer_cpu_us_per_txn\": %.1f",
+		 size, st.txns ? (double)st.faults / st.txns : 0.0,
+		 st.txns ? st.first_read_us / st.txns : 0.0,
+		 l.n ? (double)rs->passes / l.n : 0.0,
+		 rs->passes ? rs->scan_us / rs->passes : 0.0,
+		 rs->passes ? rs->drop_us / rs->passes : 0.0,
+		 l.n ? (ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec +
+			ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec) / l.n : 0.0);
 	emit_lat(head, &l, iters);
+	munmap(rs, sizeof(*rs));
 	free(p);
 	return fails;
 }
