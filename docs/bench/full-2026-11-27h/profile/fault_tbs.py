@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Receiver faults in an exec_fault.py log: vCPU 0's translation blocks from
+each entry at asm_exc_page_fault to the next user-space block, kept if they
+reach rust_binder_alloc_vm_fault. A fault is "clean" if no interrupt
+(asm_sysvec_*) and no reschedule (__schedule) ran inside it: the slowed-down
+logging makes timer ticks frequent, so many faults are not. Prints the
+lengths (in TBs) of clean and other faults, and the shortest clean fault's
+blocks by function (`nm -n VMLINUX`).
+
+    ./fault_tbs.py LOG VMLINUX
+"""
+import bisect
+import collections
+import re
+import subprocess
+import sys
+
+log, vmlinux = sys.argv[1:3]
+syms = []
+for line in subprocess.run(["nm", "-n", vmlinux], capture_output=True, text=True,
+                           check=True).stdout.splitlines():
+    parts = line.split()
+    if len(parts) >= 3 and parts[1] in "tTwW":
+        syms.append((int(parts[0], 16), parts[2]))
+addrs = [a for a, _ in syms]
+
+
+def sym(pc: int) -> str:
+    i = bisect.bisect_right(addrs, pc) - 1
+    return syms[i][1] if i >= 0 else "?"
+
+
+entry = next(a for a, n in syms if n == "asm_exc_page_fault")
+handler = next(a for a, n in syms if n == "rust_binder_alloc_vm_fault")
+trace = re.compile(r"^Trace (\d+): \S+ \[[0-9a-f]+/([0-9a-f]+)/")
+faults, cur = [], None
+with open(log, errors="replace") as f:
+    for line in f:
+        m = trace.match(line)
+        if not m or m.group(1) != "0":
+            continue
+        pc = int(m.group(2), 16)
+        if pc == entry:
+            if cur is not None:
+                faults.append(cur)
+            cur = [pc]
+        elif cur is not None:
+            if pc < 0x800000000000:
+                faults.append(cur)
+                cur = None
+            else:
+                cur.append(pc)
+disturb = {a for a, n in syms if n.startswith("asm_sysvec_") or n == "__schedule"}
+binder = sorted((f for f in faults if handler in f), key=len)
+clean = [f for f in binder if not disturb.intersection(f)]
+print("receiver faults:", len(binder))
+print("clean, lengths (TBs):", [len(f) for f in clean])
+print("with an interrupt or a reschedule:", [len(f) for f in binder if f not in clean])
+if clean:
+    shortest = clean[0]
+    print(f"shortest clean fault: {len(shortest)} TBs")
+    for name, n in collections.Counter(sym(pc) for pc in shortest).most_common():
+        print(f"{n:6} {name}")
