@@ -607,8 +607,7 @@ static int w4(void)
 	rs = mmap(NULL, sizeof(*rs), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (rs == MAP_FAILED)
-		die("mmap");
-	memset(rs, 0, sizeof(*rs));
+		die("mmap shared");
 	fill_pattern(p, size, 4);
 	new_device("w4");
 	start_server(&s);
