@@ -8,45 +8,26 @@ the number of distinct 4 KiB pages of kernel text they lie on.
 
     ./call_tbs.py LOG VMLINUX FUNC CALLER[,CALLER...]
 """
-import bisect
 import collections
-import re
-import subprocess
 import sys
 
+from fault_tbs import namer, text_symbols, vcpu0_pcs
+
 log, vmlinux, func, callers = sys.argv[1:5]
-syms = []
-for line in subprocess.run(["nm", "-n", vmlinux], capture_output=True, text=True,
-                           check=True).stdout.splitlines():
-    parts = line.split()
-    if len(parts) >= 3 and parts[1] in "tTwW":
-        syms.append((int(parts[0], 16), parts[2]))
-addrs = [a for a, _ in syms]
-
-
-def sym(pc: int) -> str:
-    i = bisect.bisect_right(addrs, pc) - 1
-    return syms[i][1] if i >= 0 else "?"
-
-
+syms = text_symbols(vmlinux)
+sym = namer(syms)
 entry = next(a for a, n in syms if n == func)
 back = set(callers.split(","))
-trace = re.compile(r"^Trace (\d+): \S+ \[[0-9a-f]+/([0-9a-f]+)/")
 calls, cur = [], None
-with open(log, errors="replace") as f:
-    for line in f:
-        m = trace.match(line)
-        if not m or m.group(1) != "0":
-            continue
-        pc = int(m.group(2), 16)
-        if pc == entry and cur is None:
-            cur = [pc]
-        elif cur is not None:
-            if sym(pc) in back:
-                calls.append(cur)
-                cur = None
-            else:
-                cur.append(pc)
+for pc in vcpu0_pcs(log):
+    if pc == entry and cur is None:
+        cur = [pc]
+    elif cur is not None:
+        if sym(pc) in back:
+            calls.append(cur)
+            cur = None
+        else:
+            cur.append(pc)
 disturb = {n for _, n in syms if n.startswith("asm_sysvec_") or n == "__schedule"}
 clean = sorted((c for c in calls if not disturb.intersection(sym(pc) for pc in c)), key=len)
 print(f"{func}: {len(calls)} calls, {len(clean)} clean")

@@ -8,38 +8,57 @@ lengths (in TBs) of clean and other faults, and the shortest clean fault's
 blocks by function (`nm -n VMLINUX`).
 
     ./fault_tbs.py LOG VMLINUX
+
+Also the log reading that call_tbs.py shares.
 """
 import bisect
 import collections
 import re
 import subprocess
 import sys
+from typing import Callable, Iterator
 
-log, vmlinux = sys.argv[1:3]
-syms = []
-for line in subprocess.run(["nm", "-n", vmlinux], capture_output=True, text=True,
-                           check=True).stdout.splitlines():
-    parts = line.split()
-    if len(parts) >= 3 and parts[1] in "tTwW":
-        syms.append((int(parts[0], 16), parts[2]))
-addrs = [a for a, _ in syms]
+TRACE = re.compile(r"^Trace (\d+): \S+ \[[0-9a-f]+/([0-9a-f]+)/")
 
 
-def sym(pc: int) -> str:
-    i = bisect.bisect_right(addrs, pc) - 1
-    return syms[i][1] if i >= 0 else "?"
+def text_symbols(vmlinux: str) -> list[tuple[int, str]]:
+    """The text symbols of VMLINUX (`nm -n`), by address."""
+    syms = []
+    for line in subprocess.run(["nm", "-n", vmlinux], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] in "tTwW":
+            syms.append((int(parts[0], 16), parts[2]))
+    return syms
 
 
-entry = next(a for a, n in syms if n == "asm_exc_page_fault")
-handler = next(a for a, n in syms if n == "rust_binder_alloc_vm_fault")
-trace = re.compile(r"^Trace (\d+): \S+ \[[0-9a-f]+/([0-9a-f]+)/")
-faults, cur = [], None
-with open(log, errors="replace") as f:
-    for line in f:
-        m = trace.match(line)
-        if not m or m.group(1) != "0":
-            continue
-        pc = int(m.group(2), 16)
+def namer(syms: list[tuple[int, str]]) -> Callable[[int], str]:
+    """The name of the symbol a PC lies in."""
+    addrs = [a for a, _ in syms]
+
+    def sym(pc: int) -> str:
+        i = bisect.bisect_right(addrs, pc) - 1
+        return syms[i][1] if i >= 0 else "?"
+    return sym
+
+
+def vcpu0_pcs(log: str) -> Iterator[int]:
+    """The PC of each block vCPU 0 ran, in order."""
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = TRACE.match(line)
+            if m and m.group(1) == "0":
+                yield int(m.group(2), 16)
+
+
+def main() -> None:
+    log, vmlinux = sys.argv[1:3]
+    syms = text_symbols(vmlinux)
+    sym = namer(syms)
+    entry = next(a for a, n in syms if n == "asm_exc_page_fault")
+    handler = next(a for a, n in syms if n == "rust_binder_alloc_vm_fault")
+    faults, cur = [], None
+    for pc in vcpu0_pcs(log):
         if pc == entry:
             if cur is not None:
                 faults.append(cur)
@@ -50,14 +69,18 @@ with open(log, errors="replace") as f:
                 cur = None
             else:
                 cur.append(pc)
-disturb = {a for a, n in syms if n.startswith("asm_sysvec_") or n == "__schedule"}
-binder = sorted((f for f in faults if handler in f), key=len)
-clean = [f for f in binder if not disturb.intersection(f)]
-print("receiver faults:", len(binder))
-print("clean, lengths (TBs):", [len(f) for f in clean])
-print("with an interrupt or a reschedule:", [len(f) for f in binder if f not in clean])
-if clean:
-    shortest = clean[0]
-    print(f"shortest clean fault: {len(shortest)} TBs")
-    for name, n in collections.Counter(sym(pc) for pc in shortest).most_common():
-        print(f"{n:6} {name}")
+    disturb = {a for a, n in syms if n.startswith("asm_sysvec_") or n == "__schedule"}
+    binder = sorted((f for f in faults if handler in f), key=len)
+    clean = [f for f in binder if not disturb.intersection(f)]
+    print("receiver faults:", len(binder))
+    print("clean, lengths (TBs):", [len(f) for f in clean])
+    print("with an interrupt or a reschedule:", [len(f) for f in binder if f not in clean])
+    if clean:
+        shortest = clean[0]
+        print(f"shortest clean fault: {len(shortest)} TBs")
+        for name, n in collections.Counter(sym(pc) for pc in shortest).most_common():
+            print(f"{n:6} {name}")
+
+
+if __name__ == "__main__":
+    main()

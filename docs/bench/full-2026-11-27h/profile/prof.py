@@ -4,9 +4,10 @@
     prof.py BOOTS NAME=IMAGE[,NAME=IMAGE...] OUT [SCRIPT]
 
 Each of BOOTS rounds boots every image once (in the order given) under TCG with 2 vCPUs and
-2 GiB, the kernel command line of `pytools bench`, and runs SCRIPT (default prof-rows.sh
-beside this file); the script's lines that start with RUN, TAIL or BENCH are appended to OUT,
-prefixed with the image's NAME and the round. Run from the repository root.
+2 GiB, the kernel command line of `pytools bench`, and runs `sh SCRIPT` (default prof-rows.sh
+beside this file; SCRIPT may carry arguments, as one word: "DIR/prof-rows.sh 2 300"); the
+script's lines that start with RUN, TAIL or BENCH are appended to OUT, prefixed with the
+image's NAME and the round. Run from the repository root.
 """
 import sys
 from pathlib import Path
