@@ -2,18 +2,30 @@
 
 Every variant boots the same way (same QEMU settings, accelerator, vCPUs,
 memory and root filesystem) and runs ``tests/guest/binder_bench``; the
-variants are interleaved (C, Rust, Rust with the GUP-copy strategy, then
-again) and each is repeated. The report gives, per metric, the median and
+variants are interleaved (C, C with faults, Rust, Rust with the GUP-copy
+strategy, then again) and each is repeated. The report gives, per metric, the median and
 the spread (min..max) of the repeats and the ratio of each variant's median
 to C's, measured in the same invocation.
 
 Variants:
 
 * ``c``: the C allocator of 7.3;
+* ``c-fault``: the same kernel booted with ``binder_linux.alloc_c_fault=1``
+  (glue patch 0027): the C allocator, but its new pages are mapped by the
+  receiver's fault, as the Rust allocator's are. A control: what the design
+  costs with C's own data structures, apart from the Rust implementation;
 * ``rust``: the Rust allocator, default strategy (copies through the page
   slots, pages mapped by ``->fault()``);
 * ``rust-gup``: the same kernel with ``alloc_gup_copy=1``, the 2023
   proposal's copies through the receiver's VMA.
+
+The kernels are the ``minimal`` config built for speed
+(``CC_OPTIMIZE_FOR_PERFORMANCE``, ``-O2``, the Kconfig default and what
+distribution and Android kernels use) rather than tinyconfig's ``-Os``: at
+``-Os`` rustc does not inline the kernel crate's one-line accessors into the
+allocator, which makes the comparison one of optimisation levels as much as
+of allocators. They build in their own directories, apart from the test
+kernels.
 """
 
 from __future__ import annotations
@@ -26,20 +38,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .build import Builder, BuildRequest, BuildResult
+from .build import Builder, BuildRequest, BuildResult, normalise_option
 from .errors import PytoolsError
 from .guest import build_guest_programs
 from .runner import Runner
 from .settings import REPO, Settings
 from .vm import probe_accel, run_guest
 
-VARIANTS = ("c", "rust", "rust-gup")
-ALLOC_OF = {"c": "c", "rust": "rust", "rust-gup": "rust"}
+VARIANTS = ("c", "c-fault", "rust", "rust-gup")
+ALLOC_OF = {"c": "c", "c-fault": "c", "rust": "rust", "rust-gup": "rust"}
+# Kernel options of the benchmark's builds, for every allocator, then per
+# allocator (see the module documentation). -K options given to the bench
+# override these by name.
+BUILD_OPTIONS = ("CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE=y", "CONFIG_CC_OPTIMIZE_FOR_SIZE=n")
+ALLOC_OPTIONS = {"c": ("CONFIG_ANDROID_BINDER_ALLOC_C_FAULT=y",), "rust": ()}
+# Extra kernel command line, per variant.
+APPEND = {"c-fault": ("binder_linux.alloc_c_fault=1",)}
 # Shell run before the benchmark in the guest, per variant. The parameter's
 # module name depends on how binder is built, so it is found by glob, and
 # the run fails if it is not there (no silent fallback to the default).
 SETUP = {
     "c": "true",
+    "c-fault": ("p=$(ls /sys/module/*/parameters/alloc_c_fault) && "
+                "echo \"# alloc_c_fault=$(cat $p)\" && grep -q Y $p"),
     "rust": "true",
     "rust-gup": ("p=$(ls /sys/module/*/parameters/alloc_gup_copy) && echo 1 > $p && "
                  "echo \"# alloc_gup_copy=$(cat $p)\" && grep -q Y $p"),
@@ -91,6 +112,17 @@ class BenchRequest:
     memory: str = "2G"
     timeout: float = 3600.0
     command_line: str = "pytools bench"
+    options: tuple[str, ...] = ()
+
+
+def build_options(alloc: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The -K options of the benchmark's kernel for ALLOC: the defaults, then EXTRA, a later
+    option replacing an earlier one of the same name."""
+    merged: dict[str, str] = {}
+    for option in BUILD_OPTIONS + ALLOC_OPTIONS[alloc] + tuple(extra):
+        norm = normalise_option(option)
+        merged[norm.split("=", 1)[0]] = norm
+    return tuple(merged.values())
 
 
 @dataclass
@@ -217,7 +249,8 @@ class Bench:
         builder = Builder(self.s, self.runner, say=self.say)
         images: dict[str, BuildResult] = {}
         for alloc in sorted({ALLOC_OF[v] for v in req.variants}):
-            images[alloc] = builder.build(BuildRequest(alloc=alloc, config="minimal"))
+            images[alloc] = builder.build(BuildRequest(
+                alloc=alloc, config="minimal", options=build_options(alloc, req.options)))
         guest = build_guest_programs(self.s, self.runner)
         accel = probe_accel(self.s, self.runner, next(iter(images.values())).image)
         self.say(f"[bench] accelerator: {accel.name} ({accel.reason})")
@@ -225,7 +258,7 @@ class Bench:
         report = BenchReport(accel.name, accel.reason, req,
                              dict(first.metadata.get("toolchain", {})))  # type: ignore[call-overload]
         khz = host_tsc_khz()
-        append = ["kunit.enable=0", f"tsc_early_khz={khz}", "tsc=reliable"]
+        base_append = ["kunit.enable=0", f"tsc_early_khz={khz}", "tsc=reliable"]
         argv = [str(guest / "binder_bench")] + (["--quick"] if req.quick else [])
         if req.only:
             argv += ["--only", req.only]
@@ -237,7 +270,7 @@ class Bench:
                 start = time.monotonic()
                 run = run_guest(self.s, self.runner, image, cmd, accel=accel.name,
                                 timeout=req.timeout, cpus=req.cpus, memory=req.memory,
-                                append=append)
+                                append=base_append + list(APPEND.get(v, ())))
                 samples = parse_bench(run.lines)
                 reports = run.kernel_reports()
                 report.boots.append({"variant": v, "repeat": rep, "exit": run.returncode,
@@ -285,6 +318,8 @@ def write_outputs(report: BenchReport, out_dir: Path) -> list[Path]:
         "accel": report.accel,
         "accel_reason": report.accel_reason,
         "config": "minimal",
+        "options": {a: list(build_options(a, report.request.options))
+                    for a in sorted({ALLOC_OF[v] for v in report.request.variants})},
         "toolchain": report.toolchain,
         "repeats": report.request.repeats,
         "quick": report.request.quick,
@@ -307,6 +342,9 @@ def write_outputs(report: BenchReport, out_dir: Path) -> list[Path]:
 def markdown(report: BenchReport) -> str:
     req = report.request
     tc = report.toolchain
+    allocs = sorted({ALLOC_OF[v] for v in req.variants})
+    options = "; ".join(f"{a}: " + ", ".join(f"`{o}`" for o in build_options(a, req.options))
+                        for a in allocs)
     lines = [
         "# Benchmark: Rust allocator vs C allocator",
         "",
@@ -317,14 +355,20 @@ def markdown(report: BenchReport) -> str:
         "instruction is emulated: absolute times are far from hardware; only the ratios "
         "measured in this run mean anything, and even those weigh CPU work more than a real "
         "machine would.",
-        f"* Kernel: Linux 7.3.4 (Debian linux-source-7.3), `minimal` config; toolchain: "
-        f"rustc {tc.get('rustc', '?')}, bindgen {tc.get('bindgen', '?')}, {tc.get('clang', '?')}.",
+        f"* Kernel: Linux 7.3.4 (Debian linux-source-7.3), `minimal` config with {options}; "
+        f"toolchain: rustc {tc.get('rustc', '?')}, bindgen {tc.get('bindgen', '?')}, "
+        f"{tc.get('clang', '?')}.",
         f"* Guest: {req.cpus} vCPUs, {req.memory}, identical QEMU settings and root filesystem "
-        "for every variant; variants interleaved (c, rust, rust-gup, c, ...), "
+        f"for every variant; variants interleaved ({', '.join(req.variants)}, "
+        f"{req.variants[0]}, ...), "
         f"{req.repeats} repeats{' (quick mode)' if req.quick else ''}. Guest clocksource: "
         "the TSC at the host's rate (`tsc_early_khz`, checked in the guest); the minimal "
         "config's fallback, jiffies, has 4 ms resolution.",
-        "* Cells: median [min..max] over the repeats. Ratio: the variant's median over C's.",
+        "* Cells: median [min..max] over the repeats. Ratio: the variant's median over C's."
+        + (" `c-fault` is a control, C with the receiver's fault mapping the pages "
+           "(`binder_linux.alloc_c_fault=1`): c-fault/c is what that design costs with C's "
+           "own code, rust/c-fault what the Rust implementation adds." if "c-fault" in
+           req.variants else ""),
         "* Goals (issue 7): throughput ratio >= 1.0; latency, failures and footprint <= 1.0. "
         "Rows marked context have no goal: the receiver's first read of a buffer, "
         "W4's reclaim pressure.",

@@ -78,8 +78,11 @@ def parser() -> argparse.ArgumentParser:
                    help="small iteration counts, 1 repeat unless --repeats: a few minutes")
     p.add_argument("--repeats", type=int, default=None,
                    help="boots per variant, interleaved (default 5; 1 with --quick)")
-    p.add_argument("--variants", default="c,rust,rust-gup",
-                   help="comma-separated: c, rust, rust-gup (default: all three)")
+    p.add_argument("--variants", default="c,c-fault,rust,rust-gup",
+                   help="comma-separated: c, c-fault, rust, rust-gup (default: all four)")
+    p.add_argument("-K", dest="options", action="append", default=[], metavar="CONFIG_FOO=y",
+                   help="extra kernel config option for the benchmark's kernels (repeatable); "
+                        "replaces a default of the same name")
     p.add_argument("--only", help="workloads, e.g. w1,w5 (default: all)")
     p.add_argument("--out", type=Path, default=None,
                    help="report directory (default docs/bench in the repository)")
@@ -200,6 +203,7 @@ def bench_main(args: argparse.Namespace, s: settings_mod.Settings, runner: Runne
         only=args.only,
         timeout=args.timeout,
         command_line="pytools " + " ".join(sys.argv[1:]),
+        options=tuple(args.options),
     )
     if args.out is not None:
         req.out_dir = args.out

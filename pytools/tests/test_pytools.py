@@ -599,6 +599,59 @@ def test_bench_rejects_an_unknown_variant(tmp_path: Path) -> None:
             bench.BenchRequest(variants=("c", "go")))
 
 
+def test_bench_kernels_are_built_for_speed_and_k_replaces_a_default() -> None:
+    from pytools import bench
+
+    assert bench.build_options("rust") == ("CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE=y",
+                                           "CONFIG_CC_OPTIMIZE_FOR_SIZE=n")
+    assert bench.build_options("c")[-1] == "CONFIG_ANDROID_BINDER_ALLOC_C_FAULT=y"
+    opts = bench.build_options("c", ("CC_OPTIMIZE_FOR_SIZE=y",
+                                     "CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE=n"))
+    assert opts == ("CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE=n", "CONFIG_CC_OPTIMIZE_FOR_SIZE=y",
+                    "CONFIG_ANDROID_BINDER_ALLOC_C_FAULT=y")
+
+
+def test_bench_boots_c_fault_on_the_c_kernel_with_its_parameter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytools import bench, vm
+
+    built: list[build.BuildRequest] = []
+    boots: list[tuple[str, str, list[str]]] = []
+
+    class FakeBuilder:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def build(self, req: build.BuildRequest) -> build.BuildResult:
+            built.append(req)
+            return build.BuildResult(tmp_path / req.alloc, tmp_path, 1.0, "make", req.alloc)
+
+    def fake_run_guest(s: object, r: object, image: Path, cmd: str, **kw: object) -> vm.GuestRun:
+        append = kw["append"]
+        assert isinstance(append, list)
+        boots.append((str(image), cmd, append))
+        return vm.GuestRun(0, ['BENCH {"w": "w1", "payload": 0, "tput_per_s": 5.0}'], 1.0, "tcg")
+
+    monkeypatch.setattr(bench, "Builder", FakeBuilder)
+    monkeypatch.setattr(bench, "build_guest_programs", lambda s, r: tmp_path)
+    monkeypatch.setattr(bench, "probe_accel", lambda s, r, i: vm.Accel("tcg", "test"))
+    monkeypatch.setattr(bench, "run_guest", fake_run_guest)
+    monkeypatch.setattr(bench, "host_tsc_khz", lambda: 1000)
+    s = settings.Settings(cache=tmp_path, tree=None, config="minimal", arch="x86_64")
+    report = bench.Bench(s, FakeRunner(), say=lambda m: None).run(
+        bench.BenchRequest(variants=("c", "c-fault", "rust"), repeats=1,
+                           options=("CONFIG_FOO=y",)))
+    assert sorted(r.alloc for r in built) == ["c", "rust"]
+    assert all(r.options[:2] == bench.BUILD_OPTIONS and r.options[-1] == "CONFIG_FOO=y"
+               for r in built)
+    (c_img, c_cmd, c_app), (f_img, f_cmd, f_app), (r_img, _, r_app) = boots
+    assert c_img == f_img != r_img
+    assert "binder_linux.alloc_c_fault=1" in f_app
+    assert "binder_linux.alloc_c_fault=1" not in c_app + r_app
+    assert "alloc_c_fault" in f_cmd and "alloc_c_fault" not in c_cmd
+    assert [b["variant"] for b in report.boots] == ["c", "c-fault", "rust"]
+
+
 def test_host_tsc_khz_needs_a_constant_tsc(tmp_path: Path) -> None:
     from pytools import bench
 
