@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Receiver faults in an exec_fault.py log: vCPU 0's translation blocks from
 each entry at asm_exc_page_fault to the next user-space block, kept if they
-reach rust_binder_alloc_vm_fault. A fault is "clean" if no interrupt
+reach the allocator's fault handler (HANDLER, default
+rust_binder_alloc_vm_fault). A fault is "clean" if no interrupt
 (asm_sysvec_*) and no reschedule (__schedule) ran inside it: the slowed-down
 logging makes timer ticks frequent, so many faults are not. Prints the
 lengths (in TBs) of clean and other faults, and the shortest clean fault's
 blocks by function (`nm -n VMLINUX`).
 
-    ./fault_tbs.py LOG VMLINUX
+    ./fault_tbs.py LOG VMLINUX [HANDLER]
 
 Also the log reading that call_tbs.py shares.
 """
@@ -53,10 +54,11 @@ def vcpu0_pcs(log: str) -> Iterator[int]:
 
 def main() -> None:
     log, vmlinux = sys.argv[1:3]
+    handler_name = sys.argv[3] if len(sys.argv) > 3 else "rust_binder_alloc_vm_fault"
     syms = text_symbols(vmlinux)
     sym = namer(syms)
     entry = next(a for a, n in syms if n == "asm_exc_page_fault")
-    handler = next(a for a, n in syms if n == "rust_binder_alloc_vm_fault")
+    handler = next(a for a, n in syms if n == handler_name)
     faults, cur = [], None
     for pc in vcpu0_pcs(log):
         if pc == entry:
