@@ -3,9 +3,9 @@
 Every variant boots the same way (same QEMU settings, accelerator, vCPUs,
 memory and root filesystem) and runs ``tests/guest/binder_bench``; the
 variants are interleaved (C, C with faults, Rust, Rust with the GUP-copy
-strategy, then again) and each is repeated. The report gives, per metric, the median and
-the spread (min..max) of the repeats and the ratio of each variant's median
-to C's, measured in the same invocation.
+strategy, then again) and each is repeated. The report gives, per metric,
+the median and the spread (min..max) of the repeats and the ratio of each
+variant's median to C's, measured in the same invocation.
 
 Variants:
 
