@@ -10,7 +10,8 @@ blocks by function (`nm -n VMLINUX`).
 
     ./fault_tbs.py LOG VMLINUX [HANDLER]
 
-Also the log reading that call_tbs.py shares.
+Also the log reading that call_tbs.py and ../../full-2026-11-28/profile/fault_fns.py
+share.
 """
 import bisect
 import collections
@@ -52,11 +53,10 @@ def vcpu0_pcs(log: str) -> Iterator[int]:
                 yield int(m.group(2), 16)
 
 
-def main() -> None:
-    log, vmlinux = sys.argv[1:3]
-    handler_name = sys.argv[3] if len(sys.argv) > 3 else "rust_binder_alloc_vm_fault"
-    syms = text_symbols(vmlinux)
-    sym = namer(syms)
+def allocator_faults(log: str, syms: list[tuple[int, str]],
+                     handler_name: str) -> list[list[int]]:
+    """vCPU 0's page faults in LOG that reach HANDLER_NAME, in log order: each the PCs of its
+    blocks, from asm_exc_page_fault to the next user-space block (excluded)."""
     entry = next(a for a, n in syms if n == "asm_exc_page_fault")
     handler = next(a for a, n in syms if n == handler_name)
     faults, cur = [], None
@@ -71,8 +71,16 @@ def main() -> None:
                 cur = None
             else:
                 cur.append(pc)
+    return [f for f in faults if handler in f]
+
+
+def main() -> None:
+    log, vmlinux = sys.argv[1:3]
+    handler_name = sys.argv[3] if len(sys.argv) > 3 else "rust_binder_alloc_vm_fault"
+    syms = text_symbols(vmlinux)
+    sym = namer(syms)
     disturb = {a for a, n in syms if n.startswith("asm_sysvec_") or n == "__schedule"}
-    binder = sorted((f for f in faults if handler in f), key=len)
+    binder = sorted(allocator_faults(log, syms, handler_name), key=len)
     clean = [f for f in binder if not disturb.intersection(f)]
     print("receiver faults:", len(binder))
     print("clean, lengths (TBs):", [len(f) for f in clean])

@@ -19,28 +19,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "full-2026-11-27h" / "profile"))
-from fault_tbs import namer, text_symbols, vcpu0_pcs  # noqa: E402
+from fault_tbs import allocator_faults, namer, text_symbols  # noqa: E402
 
 
 def faults(log: str, vmlinux: str, handler_name: str) -> list[collections.Counter[str]]:
     syms = text_symbols(vmlinux)
     sym = namer(syms)
-    entry = next(a for a, n in syms if n == "asm_exc_page_fault")
-    handler = next(a for a, n in syms if n == handler_name)
-    out, cur = [], None
-    for pc in vcpu0_pcs(log):
-        if pc == entry:
-            if cur is not None:
-                out.append(cur)
-            cur = [pc]
-        elif cur is not None:
-            if pc < 0x800000000000:
-                out.append(cur)
-                cur = None
-            else:
-                cur.append(pc)
-    return [collections.Counter(sym(pc) for pc in f) for f in out
-            if handler in f and len(f) < 8000]
+    return [collections.Counter(sym(pc) for pc in f)
+            for f in allocator_faults(log, syms, handler_name) if len(f) < 8000]
 
 
 per_image = {}
