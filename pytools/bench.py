@@ -115,6 +115,11 @@ class BenchRequest:
     options: tuple[str, ...] = ()
 
 
+def allocators(variants: tuple[str, ...]) -> list[str]:
+    """The allocators whose kernels VARIANTS boot, each once, sorted."""
+    return sorted({ALLOC_OF[v] for v in variants})
+
+
 def build_options(alloc: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The -K options of the benchmark's kernel for ALLOC: the defaults, then EXTRA, a later
     option replacing an earlier one of the same name."""
@@ -248,7 +253,7 @@ class Bench:
             raise PytoolsError("--repeats must be at least 1")
         builder = Builder(self.s, self.runner, say=self.say)
         images: dict[str, BuildResult] = {}
-        for alloc in sorted({ALLOC_OF[v] for v in req.variants}):
+        for alloc in allocators(req.variants):
             images[alloc] = builder.build(BuildRequest(
                 alloc=alloc, config="minimal", options=build_options(alloc, req.options)))
         guest = build_guest_programs(self.s, self.runner)
@@ -319,7 +324,7 @@ def write_outputs(report: BenchReport, out_dir: Path) -> list[Path]:
         "accel_reason": report.accel_reason,
         "config": "minimal",
         "options": {a: list(build_options(a, report.request.options))
-                    for a in sorted({ALLOC_OF[v] for v in report.request.variants})},
+                    for a in allocators(report.request.variants)},
         "toolchain": report.toolchain,
         "repeats": report.request.repeats,
         "quick": report.request.quick,
@@ -342,9 +347,8 @@ def write_outputs(report: BenchReport, out_dir: Path) -> list[Path]:
 def markdown(report: BenchReport) -> str:
     req = report.request
     tc = report.toolchain
-    allocs = sorted({ALLOC_OF[v] for v in req.variants})
     options = "; ".join(f"{a}: " + ", ".join(f"`{o}`" for o in build_options(a, req.options))
-                        for a in allocs)
+                        for a in allocators(req.variants))
     lines = [
         "# Benchmark: Rust allocator vs C allocator",
         "",
