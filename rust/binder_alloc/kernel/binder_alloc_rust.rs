@@ -707,7 +707,9 @@ impl BinderAllocRust {
     }
 
     /// `trace_binder_update_page_range()` for the page indices `range`, if tracing is on.
-    #[inline]
+    ///
+    /// Always inlined, so that the test of `op` costs no call when tracing is off.
+    #[inline(always)]
     fn trace_range(
         &self,
         op: OpFlags,
@@ -963,17 +965,10 @@ impl BinderAllocRust {
         };
         let cbuf = cbuf.init(&init);
 
-        let absent = |index: &usize| {
-            inner.core.as_ref().and_then(|c| c.page_state(*index)) == Some(PageState::Absent)
-        };
-        // The backward search only runs if there is something to find (not on a warm buffer).
-        let absent = match nb.install.clone().find(absent) {
-            Some(first) => {
-                let last = nb.install.clone().rev().find(absent).unwrap_or(first);
-                first..last + 1
-            }
-            None => 0..0,
-        };
+        let absent = inner
+            .core
+            .as_ref()
+            .map_or(0..0, |c| c.absent_span(nb.install.clone()));
         Ok((cbuf, absent))
     }
 

@@ -44,7 +44,10 @@ const fn align_ptr(x: usize) -> usize {
 ///
 /// Each of the three sizes is aligned to `sizeof(void *)`, overflow makes the request invalid,
 /// and a zero total becomes `sizeof(void *)` so that every buffer has a unique address.
-#[inline]
+///
+/// Always inlined: a few additions and compares, which out of line cost a call on every
+/// allocation.
+#[inline(always)]
 pub const fn sanitized_size(
     data_size: usize,
     offsets_size: usize,
@@ -76,7 +79,7 @@ pub struct BufferRequest {
 
 impl BufferRequest {
     /// The sanitised total size, or `EINVAL`.
-    #[inline]
+    #[inline(always)]
     pub const fn size(&self) -> Result<usize> {
         match sanitized_size(self.data_size, self.offsets_size, self.extra_buffers_size) {
             Some(size) => Ok(size),
@@ -1000,6 +1003,26 @@ impl Allocator {
     #[inline]
     pub fn page_state(&self, index: usize) -> Option<PageState> {
         self.pages.get(index).copied()
+    }
+
+    /// The page indices of `range` from the first to the last whose page is
+    /// [`PageState::Absent`] (indices past the end of the mapping are not); empty if there is
+    /// none. What the glue backs after [`Allocator::new_buf`] (see [`NewBuffer::install`]).
+    #[inline(always)]
+    pub fn absent_span(&self, range: PageRange) -> PageRange {
+        let end = range.end.min(self.pages.len());
+        let start = range.start.min(end);
+        let Some(states) = self.pages.get(start..end) else {
+            return 0..0;
+        };
+        let absent = |s: &PageState| *s == PageState::Absent;
+        match states.iter().position(absent) {
+            Some(first) => {
+                let last = states.iter().rposition(absent).unwrap_or(first);
+                start + first..start + last + 1
+            }
+            None => 0..0,
+        }
     }
 
     /// All page states, by index.

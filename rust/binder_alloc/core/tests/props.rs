@@ -100,6 +100,12 @@ impl Glue {
             .filter(|&i| self.alloc.page_state(i) == Some(PageState::Absent))
             .collect();
         assert!(need.iter().all(|i| !self.pages.contains(i)));
+        // What the kernel glue backs: from the first to the last absent index.
+        let span = self.alloc.absent_span(nb.install.clone());
+        match (need.first(), need.last()) {
+            (Some(&first), Some(&last)) => assert_eq!(span, first..last + 1),
+            _ => assert!(span.is_empty(), "absent span {span:?} with no absent page"),
+        }
         if install_fails && !need.is_empty() {
             self.free(nb.offset);
             return;
