@@ -355,28 +355,35 @@ void binder_alloc_rust_set_mapped(struct binder_alloc *alloc,
  */
 struct binder_buffer *binder_alloc_rust_buffer_alloc(void)
 {
-	struct binder_buffer *buffer;
-
-	buffer = kzalloc_obj(*buffer);
-	if (!buffer)
-		return NULL;
-
-	INIT_LIST_HEAD(&buffer->entry);
-	RB_CLEAR_NODE(&buffer->rb_node);
-	return buffer;
+	/* Not zeroed: binder_alloc_rust_buffer_init() writes every field. */
+	return kmalloc_obj(struct binder_buffer);
 }
 
-/* Sets the fields of a buffer from binder_alloc_rust_buffer_alloc(). */
+/*
+ * Sets every field of a buffer from binder_alloc_rust_buffer_alloc(), as
+ * kzalloc() followed by C's field stores would: the buffer is either fresh
+ * from kmalloc() or one that binder.c freed and the allocator kept for reuse.
+ * Field stores, not a compound literal: the latter may become a string
+ * instruction (see Node::clear() in the core).
+ */
 void binder_alloc_rust_buffer_init(struct binder_buffer *buffer,
 				   const struct binder_alloc_rust_buffer_init *init)
 {
-	buffer->user_data = init->user_data;
+	INIT_LIST_HEAD(&buffer->entry);
+	RB_CLEAR_NODE(&buffer->rb_node);
+	buffer->free = 0;
+	buffer->clear_on_free = 0;
+	buffer->allow_user_free = 0;
+	buffer->async_transaction = init->async_transaction;
+	buffer->oneway_spam_suspect = init->oneway_spam_suspect;
+	buffer->debug_id = 0;
+	buffer->transaction = NULL;
+	buffer->target_node = NULL;
 	buffer->data_size = init->data_size;
 	buffer->offsets_size = init->offsets_size;
 	buffer->extra_buffers_size = init->extra_buffers_size;
+	buffer->user_data = init->user_data;
 	buffer->pid = init->pid;
-	buffer->async_transaction = init->async_transaction;
-	buffer->oneway_spam_suspect = init->oneway_spam_suspect;
 }
 
 void binder_alloc_rust_buffer_delete(struct binder_buffer *buffer)

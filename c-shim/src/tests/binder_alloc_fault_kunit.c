@@ -254,6 +254,51 @@ static void binder_alloc_fault_test_clear_on_free_leaves_zeros(struct kunit *tes
 	fault_test_unmap(priv);
 }
 
+/*
+ * A new buffer has the fields the allocator defines set as C's
+ * binder_alloc_new_buf() sets them, also when it takes the place (and the
+ * memory: C reuses the free buffer it splits, the Rust allocator the last
+ * buffer freed) of a buffer that binder.c used and freed. debug_id and
+ * target_node are binder.c's to set: C leaves a reused buffer's as they were.
+ */
+static void binder_alloc_fault_test_new_buf_fields_fresh(struct kunit *test)
+{
+	struct binder_alloc_fault_test *priv = test->priv;
+	struct binder_buffer *first, *second;
+
+	first = binder_alloc_new_buf(&priv->alloc, 64, 16, 8, 1);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(first));
+	KUNIT_EXPECT_TRUE(test, first->async_transaction);
+	/*
+	 * binder.c has set allow_user_free by the time it frees a buffer (and
+	 * cleared ->transaction: C's free BUG()s on a buffer that has one).
+	 */
+	first->allow_user_free = 1;
+	first->clear_on_free = true;
+	binder_alloc_free_buf(&priv->alloc, first);
+
+	second = binder_alloc_new_buf(&priv->alloc, 32, 8, 0, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(second));
+#if IS_ENABLED(CONFIG_ANDROID_BINDER_ALLOC_RUST) && !IS_ENABLED(CONFIG_KASAN)
+	/* The Rust allocator keeps the last freed buffer for the next one. */
+	KUNIT_EXPECT_PTR_EQ(test, second, first);
+#endif
+	KUNIT_EXPECT_EQ(test, second->user_data, priv->alloc.vm_start);
+	KUNIT_EXPECT_EQ(test, second->data_size, 32);
+	KUNIT_EXPECT_EQ(test, second->offsets_size, 8);
+	KUNIT_EXPECT_EQ(test, second->extra_buffers_size, 0);
+	KUNIT_EXPECT_EQ(test, second->pid, current->tgid);
+	KUNIT_EXPECT_FALSE(test, second->free);
+	KUNIT_EXPECT_FALSE(test, second->clear_on_free);
+	KUNIT_EXPECT_FALSE(test, second->allow_user_free);
+	KUNIT_EXPECT_FALSE(test, second->async_transaction);
+	KUNIT_EXPECT_FALSE(test, second->oneway_spam_suspect);
+	KUNIT_EXPECT_NULL(test, second->transaction);
+
+	binder_alloc_free_buf(&priv->alloc, second);
+	fault_test_unmap(priv);
+}
+
 /* Fills @len bytes of @dst with a pattern that differs from page to page. */
 static void fault_test_page_pattern(u8 *dst, size_t len, unsigned long page)
 {
@@ -959,6 +1004,7 @@ static struct kunit_case binder_alloc_fault_test_cases[] = {
 	KUNIT_CASE(binder_alloc_fault_test_hole_and_past_end_fail),
 	KUNIT_CASE(binder_alloc_fault_test_munmap_then_new_buf_esrch),
 	KUNIT_CASE(binder_alloc_fault_test_clear_on_free_leaves_zeros),
+	KUNIT_CASE(binder_alloc_fault_test_new_buf_fields_fresh),
 	KUNIT_CASE(binder_alloc_fault_test_buffer_across_slot_chunks),
 	KUNIT_CASE(binder_alloc_fault_test_foll_write_remote_fails),
 	KUNIT_CASE(binder_alloc_fault_test_fault_races_shrinker),

@@ -80,6 +80,10 @@ use kernel::{
     },
     sync::{
         aref::ARef,
+        atomic::{
+            Atomic,
+            Full, //
+        },
         Mutex, //
     },
     uaccess::{
@@ -610,28 +614,29 @@ const _: () = assert!(INSTALL_BATCH <= 32 && INSTALL_BATCH <= SLOTS_PER_CHUNK);
 type NewBufLocked =
     core::result::Result<(NonNull<CBinderBuffer>, core::ops::Range<usize>), (Error, NewCBuffer)>;
 
-/// A zeroed C `struct binder_buffer` that binder.c has not seen yet; freed when dropped.
+/// A C `struct binder_buffer` that binder.c does not hold: fresh from `kmalloc()` (not
+/// zeroed) or kept by [`SpareCBuffer`] after binder.c freed it; freed when dropped.
 ///
-/// Allocated before the allocator lock is taken, as C allocates its `next` buffer before
-/// `mutex_lock()`, so that the lock is not held across the allocation.
+/// Obtained before the allocator lock is taken, as C allocates its `next` buffer before
+/// `mutex_lock()`, so that the lock is not held across an allocation.
 struct NewCBuffer(NonNull<CBinderBuffer>);
 
 impl NewCBuffer {
-    /// `kzalloc()` of a buffer (`GFP_KERNEL`; call with no lock held).
+    /// `kmalloc()` of a buffer (`GFP_KERNEL`; call with no lock held).
     fn alloc() -> Result<Self> {
-        // SAFETY: The shim only calls `kzalloc()` with GFP_KERNEL, which callers may do: they
+        // SAFETY: The shim only calls `kmalloc()` with GFP_KERNEL, which callers may do: they
         // hold no spinlock.
         let raw = unsafe { binder_alloc_rust_buffer_alloc() };
         NonNull::new(raw).map(NewCBuffer).ok_or(ENOMEM)
     }
 
-    /// Sets the buffer's fields from `init` and hands it over: the caller owns it from now on
-    /// (it is the core's cookie of the new buffer and is freed by `free_buf_locked`).
+    /// Sets every field of the buffer from `init` (as C's `kzalloc()` and field stores would)
+    /// and hands it over: the caller owns it from now on (it is the core's cookie of the new
+    /// buffer and is freed or kept by `free_buf_locked`).
     fn init(self, init: &CBufferInit) -> NonNull<CBinderBuffer> {
         let cbuf = self.0;
         core::mem::forget(self);
-        // SAFETY: `cbuf` is a live buffer that nothing else references yet; `init` is valid
-        // for reads.
+        // SAFETY: `cbuf` is a buffer that nothing else references; `init` is valid for reads.
         unsafe { binder_alloc_rust_buffer_init(cbuf.as_ptr(), init) };
         cbuf
     }
@@ -639,9 +644,72 @@ impl NewCBuffer {
 
 impl Drop for NewCBuffer {
     fn drop(&mut self) {
-        // SAFETY: The buffer was allocated by `binder_alloc_rust_buffer_alloc()` and never
-        // handed out (`init` forgets `self`).
+        // SAFETY: The buffer was allocated by `binder_alloc_rust_buffer_alloc()` and nothing
+        // else references it (`init` forgets `self`).
         unsafe { binder_alloc_rust_buffer_delete(self.0.as_ptr()) };
+    }
+}
+
+/// Whether [`SpareCBuffer`] keeps a freed buffer. Not under KASAN, so that a use of a buffer
+/// after `binder_alloc_free_buf()` stays a use after `kfree()`, which KASAN reports.
+const KEEP_SPARE_CBUFFER: bool = !cfg!(CONFIG_KASAN);
+
+/// At most one C `struct binder_buffer` that binder.c freed, kept for the next `new_buf`.
+///
+/// C allocates a `struct binder_buffer` in every `binder_alloc_new_buf()` (its `next`, used
+/// when the free buffer found is split) and frees one whenever two free buffers merge, so a
+/// transaction costs it one `kzalloc()` and one `kfree()`. The Rust allocator's own records
+/// live in the core's arena, which keeps its freed nodes; the C buffer binder.c reads is the
+/// one left to allocate per transaction. Keeping the last freed one makes the usual
+/// transaction (free one buffer, allocate the next) take none from the slab. It costs one
+/// buffer (`kmalloc-128`) per allocator that ever freed one.
+///
+/// The slot is an atomic pointer, not a field under the allocator lock, so that `new_buf` can
+/// take the spare before taking the lock, where it would otherwise allocate.
+///
+/// # Invariants
+///
+/// The slot is null or owns a buffer allocated by `binder_alloc_rust_buffer_alloc()` that
+/// nothing else references.
+struct SpareCBuffer(Atomic<*mut CBinderBuffer>);
+
+impl SpareCBuffer {
+    /// An empty slot.
+    fn new() -> Self {
+        // INVARIANT: null.
+        SpareCBuffer(Atomic::new(ptr::null_mut()))
+    }
+
+    /// Takes the spare buffer, if there is one.
+    #[inline]
+    fn take(&self) -> Option<NewCBuffer> {
+        // Fully ordered, so that what the thread that kept the buffer did with it happens
+        // before what the new owner does. INVARIANT: null is stored.
+        let raw = self.0.xchg(ptr::null_mut(), Full);
+        // The buffer was owned by the slot and is now owned by the caller only.
+        NonNull::new(raw).map(NewCBuffer)
+    }
+
+    /// Keeps `cbuf`, which nothing else references from now on, freeing the buffer kept before
+    /// (or `cbuf`, under KASAN).
+    #[inline]
+    fn put(&self, cbuf: NewCBuffer) {
+        if !KEEP_SPARE_CBUFFER {
+            drop(cbuf);
+            return;
+        }
+        let raw = cbuf.0.as_ptr();
+        core::mem::forget(cbuf);
+        // INVARIANT: `raw` is owned by the caller's `NewCBuffer`, whose ownership passes to the
+        // slot. The previous content, if any, is owned here now and freed.
+        let old = self.0.xchg(raw, Full);
+        drop(NonNull::new(old).map(NewCBuffer));
+    }
+}
+
+impl Drop for SpareCBuffer {
+    fn drop(&mut self) {
+        drop(self.take());
     }
 }
 
@@ -671,14 +739,21 @@ pub struct BinderAllocRust {
     slots_base: UnsafeCell<*const ChunkEntry>,
     slots_len: UnsafeCell<u32>,
     vm_start: UnsafeCell<usize>,
+    /// A C buffer kept from the last `free_buf` for the next `new_buf`.
+    spare: SpareCBuffer,
     /// The allocator lock.
     #[pin]
     inner: Mutex<Inner>,
 }
 
+// One `kmalloc-256` object where the mutex has no debugging fields (see `slots_len`): a larger
+// state would take a `kmalloc-512` one per binder process.
+#[cfg(not(any(CONFIG_DEBUG_LOCK_ALLOC, CONFIG_DEBUG_MUTEXES, CONFIG_PREEMPT_RT)))]
+const _: () = assert!(core::mem::size_of::<BinderAllocRust>() <= 256);
+
 // SAFETY: All mutable state is behind `inner`, except the published fields, written once before
-// any reader can read them (see `slots_base`); `c`, `mm` and `freelist` are invariant and point
-// to objects that are safe to use from any thread.
+// any reader can read them (see `slots_base`), and `spare`, an atomic slot; `c`, `mm` and
+// `freelist` are invariant and point to objects that are safe to use from any thread.
 unsafe impl Send for BinderAllocRust {}
 // SAFETY: As above.
 unsafe impl Sync for BinderAllocRust {}
@@ -840,7 +915,10 @@ impl BinderAllocRust {
         // Declared before the guard, so dropped after it on every return: whatever is not used
         // is freed with the lock released.
         let op = OpFlags::now();
-        let cbuf = NewCBuffer::alloc()?;
+        let cbuf = match self.spare.take() {
+            Some(cbuf) => cbuf,
+            None => NewCBuffer::alloc()?,
+        };
         let mut reserve = NodeReserve::empty();
         let mut guard = self.inner.lock();
         if !guard.core.as_ref().is_some_and(Allocator::is_mapped) {
@@ -1096,10 +1174,10 @@ impl BinderAllocRust {
         for index in freed.iter() {
             self.lru_add(op, inner, index);
         }
-        // SAFETY: `cbuf` was allocated by `binder_alloc_rust_buffer_alloc()` and its buffer is
-        // no longer in the core (nor its cookie); binder.c does not use a buffer after freeing
-        // it. Freed under the mutex, as C frees its buffers under its lock.
-        unsafe { binder_alloc_rust_buffer_delete(cbuf.as_ptr()) };
+        // `cbuf` was allocated by `binder_alloc_rust_buffer_alloc()` (see `NewCBuffer::init`)
+        // and is no longer in the core (nor its cookie); binder.c does not use a buffer after
+        // freeing it. Kept or freed under the mutex, as C frees its buffers under its lock.
+        self.spare.put(NewCBuffer(cbuf));
         true
     }
 
@@ -1701,6 +1779,7 @@ pub unsafe extern "C" fn rust_binder_alloc_new(
         slots_base: UnsafeCell::new(ptr::null()),
         slots_len: UnsafeCell::new(0),
         vm_start: UnsafeCell::new(0),
+        spare: SpareCBuffer::new(),
         inner <- new_mutex!(Inner {
             core: None,
             slots: Slots::empty(),

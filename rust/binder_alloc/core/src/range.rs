@@ -418,7 +418,9 @@ pub struct Allocator {
     oneway_spam_detected: bool,
     mapped: bool,
     pages: KVec<PageState>,
-    pages_high: usize,
+    /// A `u32` (at most `MAX_BUFFER_SIZE / PAGE_SIZE`), so that it shares a word with the
+    /// flags above: the kernel glue's state fits in 256 bytes.
+    pages_high: u32,
 }
 
 impl Allocator {
@@ -768,7 +770,8 @@ impl Allocator {
     fn lru_freelist_del(&mut self, range: PageRange) {
         for index in range {
             if self.pages[index] == PageState::Absent {
-                self.pages_high = self.pages_high.max(index + 1);
+                // `index < self.pages.len() <= MAX_BUFFER_SIZE / PAGE_SIZE`: no truncation.
+                self.pages_high = self.pages_high.max(index as u32 + 1);
             }
             // C only WARNs on a page that is not on the LRU; keep the state as it is then.
             let _ = self.page_event(index, PageEvent::Allocate);
@@ -991,7 +994,7 @@ impl Allocator {
 
     /// `alloc->pages_high`: one past the highest page index ever needed.
     pub fn pages_high(&self) -> usize {
-        self.pages_high
+        self.pages_high as usize
     }
 
     /// Number of page indices (`buffer_size / PAGE_SIZE`).
