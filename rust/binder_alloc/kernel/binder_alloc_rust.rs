@@ -630,6 +630,16 @@ impl NewCBuffer {
         NonNull::new(raw).map(NewCBuffer).ok_or(ENOMEM)
     }
 
+    /// Takes ownership of `cbuf`.
+    ///
+    /// # Safety
+    ///
+    /// `cbuf` was allocated by `binder_alloc_rust_buffer_alloc()` and nothing else references
+    /// it, nor will: it is freed when the returned value is dropped.
+    unsafe fn from_raw(cbuf: NonNull<CBinderBuffer>) -> Self {
+        NewCBuffer(cbuf)
+    }
+
     /// Sets every field of the buffer from `init` (as C's `kzalloc()` and field stores would)
     /// and hands it over: the caller owns it from now on (it is the core's cookie of the new
     /// buffer and is freed or kept by `free_buf_locked`).
@@ -686,8 +696,9 @@ impl SpareCBuffer {
         // Fully ordered, so that what the thread that kept the buffer did with it happens
         // before what the new owner does. INVARIANT: null is stored.
         let raw = self.0.xchg(ptr::null_mut(), Full);
-        // The buffer was owned by the slot and is now owned by the caller only.
-        NonNull::new(raw).map(NewCBuffer)
+        // SAFETY: A non-null `raw` was owned by the slot (type invariants), which no longer
+        // holds it.
+        NonNull::new(raw).map(|cbuf| unsafe { NewCBuffer::from_raw(cbuf) })
     }
 
     /// Keeps `cbuf`, which nothing else references from now on, freeing the buffer kept before
@@ -700,10 +711,12 @@ impl SpareCBuffer {
         }
         let raw = cbuf.0.as_ptr();
         core::mem::forget(cbuf);
-        // INVARIANT: `raw` is owned by the caller's `NewCBuffer`, whose ownership passes to the
-        // slot. The previous content, if any, is owned here now and freed.
+        // INVARIANT: `raw` was owned by the caller's `NewCBuffer`, whose ownership passes to the
+        // slot.
         let old = self.0.xchg(raw, Full);
-        drop(NonNull::new(old).map(NewCBuffer));
+        // SAFETY: A non-null `old` was owned by the slot (type invariants), which no longer
+        // holds it; it is freed here.
+        drop(NonNull::new(old).map(|old| unsafe { NewCBuffer::from_raw(old) }));
     }
 }
 
@@ -1174,10 +1187,11 @@ impl BinderAllocRust {
         for index in freed.iter() {
             self.lru_add(op, inner, index);
         }
-        // `cbuf` was allocated by `binder_alloc_rust_buffer_alloc()` (see `NewCBuffer::init`)
-        // and is no longer in the core (nor its cookie); binder.c does not use a buffer after
-        // freeing it. Kept or freed under the mutex, as C frees its buffers under its lock.
-        self.spare.put(NewCBuffer(cbuf));
+        // SAFETY: `cbuf` was allocated by `binder_alloc_rust_buffer_alloc()` (see
+        // `NewCBuffer::init`) and is no longer in the core (nor its cookie); binder.c does not
+        // use a buffer after freeing it. Kept or freed under the mutex, as C frees its buffers
+        // under its lock.
+        self.spare.put(unsafe { NewCBuffer::from_raw(cbuf) });
         true
     }
 
