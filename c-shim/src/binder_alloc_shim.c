@@ -350,12 +350,12 @@ void binder_alloc_rust_set_mapped(struct binder_alloc *alloc,
 }
 
 /*
- * A zeroed buffer, allocated by the Rust allocator before it takes its lock,
- * as binder_alloc_new_buf() allocates its next buffer before mutex_lock().
+ * A buffer, allocated by the Rust allocator before it takes its lock, as
+ * binder_alloc_new_buf() allocates its next buffer before mutex_lock(). Not
+ * zeroed: binder_alloc_rust_buffer_init() writes every field.
  */
 struct binder_buffer *binder_alloc_rust_buffer_alloc(void)
 {
-	/* Not zeroed: binder_alloc_rust_buffer_init() writes every field. */
 	return kmalloc_obj(struct binder_buffer);
 }
 
