@@ -418,10 +418,14 @@ static void binder_alloc_fault_test_foll_write_remote_fails(struct kunit *test)
 }
 
 #define FAULT_RACE_ROUNDS	1000
+#define FAULT_RACE_PAUSE_EVERY	16
 
 struct fault_race {
 	struct list_lru *freelist;
 	atomic_t stop;
+	/* Odd while the test asks the thread not to walk; the thread acks it. */
+	atomic_t pause_req;
+	atomic_t pause_ack;
 	unsigned long walks;
 	unsigned long reclaimed;
 	struct completion done;
@@ -433,6 +437,13 @@ static int fault_race_shrinker(void *data)
 	struct fault_race *race = data;
 
 	while (!atomic_read(&race->stop)) {
+		int req = atomic_read_acquire(&race->pause_req);
+
+		if (req & 1) {
+			atomic_set_release(&race->pause_ack, req);
+			cond_resched();
+			continue;
+		}
 		race->reclaimed += list_lru_walk(race->freelist,
 						 binder_alloc_free_page, NULL,
 						 ULONG_MAX);
@@ -443,22 +454,43 @@ static int fault_race_shrinker(void *data)
 	return 0;
 }
 
+/* Stops the shrinker thread between two walks, until fault_race_resume(). */
+static void fault_race_pause(struct fault_race *race)
+{
+	int req = atomic_inc_return(&race->pause_req);
+
+	/* The thread may share this CPU: let it run. */
+	while (atomic_read_acquire(&race->pause_ack) != req)
+		cond_resched();
+}
+
+static void fault_race_resume(struct fault_race *race)
+{
+	atomic_inc(&race->pause_req);
+}
+
 /*
  * Faults race the shrinker: a thread reclaims the freelist in a loop while
  * the test allocates, fills and frees a buffer and reads it back through
  * the mapping, FAULT_RACE_ROUNDS times. A read either faults or returns the
  * bytes written; once everything is reclaimed no page of the buffer is
  * present and no read succeeds, so no PTE to a freed page survived (KASAN
- * and DEBUG_VM watch the frees on the debug config).
+ * and DEBUG_VM watch the frees on the debug config). Which way a racing
+ * read goes is up to the scheduler (the thread often wins every round), so
+ * every FAULT_RACE_PAUSE_EVERY-th round pauses the thread around the free
+ * and the read: that read must return the bytes (a freed page on the LRU
+ * is still mapped, or mapped by the fault).
  */
 static void binder_alloc_fault_test_fault_races_shrinker(struct kunit *test)
 {
 	struct binder_alloc_fault_test *priv = test->priv;
 	struct binder_alloc *alloc = &priv->alloc;
 	unsigned long hits = 0, misses = 0, bad = 0;
+	unsigned long paused = 0, paused_hits = 0;
 	struct binder_buffer *buffer;
 	struct task_struct *task;
 	struct fault_race race;
+	bool pause;
 	unsigned long left, i;
 	int round, ret;
 
@@ -466,6 +498,8 @@ static void binder_alloc_fault_test_fault_races_shrinker(struct kunit *test)
 	race.walks = 0;
 	race.reclaimed = 0;
 	atomic_set(&race.stop, 0);
+	atomic_set(&race.pause_req, 0);
+	atomic_set(&race.pause_ack, 0);
 	init_completion(&race.done);
 	task = kthread_run(fault_race_shrinker, &race, "binder_fault_race");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
@@ -480,6 +514,9 @@ static void binder_alloc_fault_test_fault_races_shrinker(struct kunit *test)
 		ret = binder_alloc_copy_to_buffer(alloc, buffer, 0, priv->pattern,
 						  FAULT_TEST_BUF_SIZE);
 		KUNIT_EXPECT_EQ(test, ret, 0);
+		pause = round % FAULT_RACE_PAUSE_EVERY == FAULT_RACE_PAUSE_EVERY - 1;
+		if (pause)
+			fault_race_pause(&race);
 		binder_alloc_free_buf(alloc, buffer);
 		/* Vary how far the shrinker gets before the read. */
 		udelay((round * 37) % 256);
@@ -487,6 +524,13 @@ static void binder_alloc_fault_test_fault_races_shrinker(struct kunit *test)
 		left = fault_test_read_user(priv, alloc->vm_start, FAULT_TEST_BUF_SIZE);
 		if (memcmp(priv->readback, priv->pattern, FAULT_TEST_BUF_SIZE - left))
 			bad++;
+		if (pause) {
+			fault_race_resume(&race);
+			paused++;
+			if (!left)
+				paused_hits++;
+			continue;
+		}
 		if (left < FAULT_TEST_BUF_SIZE)
 			hits++;
 		if (left)
@@ -504,10 +548,12 @@ static void binder_alloc_fault_test_fault_races_shrinker(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, left, 1, "page %lu still mapped", i);
 	}
 
-	kunit_info(test, "%d rounds: %lu reads hit, %lu faulted; %lu walks reclaimed %lu pages\n",
-		   round, hits, misses, race.walks, race.reclaimed);
+	kunit_info(test, "%d rounds, %lu racing: %lu reads hit, %lu faulted; %lu paused: %lu hit; %lu walks reclaimed %lu pages\n",
+		   round, round - paused, hits, misses, paused, paused_hits,
+		   race.walks, race.reclaimed);
 	KUNIT_EXPECT_EQ(test, bad, 0);
-	KUNIT_EXPECT_GT(test, hits, 0);
+	KUNIT_EXPECT_GT(test, paused, 0);
+	KUNIT_EXPECT_EQ(test, paused_hits, paused);
 	KUNIT_EXPECT_GT(test, race.reclaimed, 0);
 	fault_test_unmap(priv);
 }
