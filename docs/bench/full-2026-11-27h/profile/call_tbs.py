@@ -11,25 +11,12 @@ the number of distinct 4 KiB pages of kernel text they lie on.
 import collections
 import sys
 
-from fault_tbs import namer, text_symbols, vcpu0_pcs
+from fault_tbs import clean_calls, namer, text_symbols
 
 log, vmlinux, func, callers = sys.argv[1:5]
 syms = text_symbols(vmlinux)
 sym = namer(syms)
-entry = next(a for a, n in syms if n == func)
-back = set(callers.split(","))
-calls, cur = [], None
-for pc in vcpu0_pcs(log):
-    if pc == entry and cur is None:
-        cur = [pc]
-    elif cur is not None:
-        if sym(pc) in back:
-            calls.append(cur)
-            cur = None
-        else:
-            cur.append(pc)
-disturb = {n for _, n in syms if n.startswith("asm_sysvec_") or n == "__schedule"}
-clean = sorted((c for c in calls if not disturb.intersection(sym(pc) for pc in c)), key=len)
+calls, clean = clean_calls(log, syms, func, set(callers.split(",")))
 print(f"{func}: {len(calls)} calls, {len(clean)} clean")
 print("clean, lengths (TBs):", [len(c) for c in clean])
 if clean:

@@ -10,8 +10,8 @@ blocks by function (`nm -n VMLINUX`).
 
     ./fault_tbs.py LOG VMLINUX [HANDLER]
 
-Also the log reading that call_tbs.py and ../../full-2026-11-28/profile/fault_fns.py
-share.
+Also the log reading that call_tbs.py, ../../full-2026-11-28/profile/fault_fns.py and
+../../full-2026-11-28b/profile/call_lines.py share.
 """
 import bisect
 import collections
@@ -72,6 +72,28 @@ def allocator_faults(log: str, syms: list[tuple[int, str]],
             else:
                 cur.append(pc)
     return [f for f in faults if handler in f]
+
+
+def clean_calls(log: str, syms: list[tuple[int, str]], func: str,
+                callers: set[str]) -> tuple[list[list[int]], list[list[int]]]:
+    """vCPU 0's calls of FUNC in LOG: each the PCs of its blocks, from an entry at FUNC
+    until the next block of one of CALLERS (the functions FUNC returns to). Returns all
+    calls in log order and the clean ones (no interrupt, no reschedule), shortest first."""
+    sym = namer(syms)
+    entry = next(a for a, n in syms if n == func)
+    calls, cur = [], None
+    for pc in vcpu0_pcs(log):
+        if pc == entry and cur is None:
+            cur = [pc]
+        elif cur is not None:
+            if sym(pc) in callers:
+                calls.append(cur)
+                cur = None
+            else:
+                cur.append(pc)
+    disturb = {n for _, n in syms if n.startswith("asm_sysvec_") or n == "__schedule"}
+    clean = sorted((c for c in calls if not disturb.intersection(sym(pc) for pc in c)), key=len)
+    return calls, clean
 
 
 def main() -> None:

@@ -14,26 +14,13 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]
                        / "full-2026-11-27h" / "profile"))
-from fault_tbs import namer, text_symbols, vcpu0_pcs  # noqa: E402
+from fault_tbs import clean_calls, namer, text_symbols  # noqa: E402
 
 log, vmlinux, func, callers = sys.argv[1:5]
 filters = sys.argv[5].split(",") if len(sys.argv) > 5 else []
 syms = text_symbols(vmlinux)
 sym = namer(syms)
-entry = next(a for a, n in syms if n == func)
-back = set(callers.split(","))
-calls, cur = [], None
-for pc in vcpu0_pcs(log):
-    if pc == entry and cur is None:
-        cur = [pc]
-    elif cur is not None:
-        if sym(pc) in back:
-            calls.append(cur)
-            cur = None
-        else:
-            cur.append(pc)
-disturb = {n for _, n in syms if n.startswith("asm_sysvec_") or n == "__schedule"}
-clean = sorted((c for c in calls if not disturb.intersection(sym(pc) for pc in c)), key=len)
+_, clean = clean_calls(log, syms, func, set(callers.split(",")))
 if not clean:
     sys.exit(f"{func}: no clean call")
 med = clean[len(clean) // 2]
