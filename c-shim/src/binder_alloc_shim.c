@@ -193,6 +193,14 @@ binder_alloc_copy_user_to_buffer(struct binder_alloc *alloc,
 				 const void __user *from,
 				 size_t bytes)
 {
+	/*
+	 * binder.c copies the offsets of every transaction, and the data of
+	 * every empty reply, with 0 bytes. C returns the bytes not copied: 0
+	 * then, whether check_buffer() passes or not. Return it here rather
+	 * than cross into Rust to find the buffer's view for nothing.
+	 */
+	if (!bytes)
+		return 0;
 	return rust_binder_alloc_copy_user_to_buffer(alloc->rust, buffer,
 						     buffer_offset, from, bytes);
 }
