@@ -792,7 +792,10 @@ impl Allocator {
     /// C walks every allocated buffer and sums the async ones whose `pid` is `pid`: the
     /// buffers `pid` held before this allocation, plus the new one (`new`, its size) if its
     /// stale `pid` happens to be `pid`. The holder table has the former.
-    #[inline]
+    ///
+    /// The common case (more than 20% of async space left) is inlined into the caller; the
+    /// holder lookup is not.
+    #[inline(always)]
     fn debug_low_async_space(
         &mut self,
         pid: i32,
@@ -804,6 +807,16 @@ impl Allocator {
             self.oneway_spam_detected = false;
             return (false, None);
         }
+        self.debug_low_async_space_low(pid, new)
+    }
+
+    /// [`Self::debug_low_async_space`] once less than 20% of async space is left.
+    #[inline(never)]
+    fn debug_low_async_space_low(
+        &mut self,
+        pid: i32,
+        new: Option<usize>,
+    ) -> (bool, Option<(usize, usize)>) {
         let (mut num_buffers, mut total_alloc_size) = self
             .holders
             .iter()
