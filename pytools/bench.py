@@ -86,6 +86,12 @@ METRICS: dict[str, bool | None] = {
     # The receiver's first read of each buffer (W1, W4): where its fault
     # lands, if it takes one. Context for the round trip, no goal.
     "rx_first_read_us": None,
+    # W2: how the senders and the receiver shared the vCPUs (the receiver's
+    # sleeps waiting for work, the senders' preemptions, per transaction).
+    # Context: a flood whose receiver keeps up sleeps often; a sender that
+    # shares its vCPU with the receiver is preempted by it.
+    "rx_sleeps_per_txn": None,
+    "tx_preempts_per_txn": None,
     "rss_kb": False,
     "rss_after_reclaim_kb": False,
     "slab_per_proc_kb": False,
@@ -375,7 +381,7 @@ def markdown(report: BenchReport) -> str:
            req.variants else ""),
         "* Goals (issue 7): throughput ratio >= 1.0; latency, failures and footprint <= 1.0. "
         "Rows marked context have no goal: the receiver's first read of a buffer, "
-        "W4's reclaim pressure.",
+        "W2's sleeps and preemptions, W4's reclaim pressure.",
         "",
         "| measurement | metric | " + " | ".join(req.variants) + " | "
         + " | ".join(f"{v}/c" for v in req.variants if v != "c") + " | goal (rust/c) |",

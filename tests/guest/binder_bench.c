@@ -23,6 +23,10 @@
  *       receiver, whose pages are all touched for the first time) and
  *       "warm" (the same flood again into the same receiver). The clock
  *       starts when every sender has opened the device, not at fork().
+ *       How the two sides shared the CPUs: the receiver's sleeps waiting
+ *       for work (voluntary switches) per delivered transaction, and the
+ *       senders' preemptions (involuntary switches, over their life) per
+ *       attempted one.
  *   w3  fan-in: 1, 8 and 32 clients doing sync calls to one server thread
  *       (timed from when every client has opened the device).
  *   w4  w1 warm (4 KiB) while another process reclaims binder pages in a
@@ -135,6 +139,15 @@ static long minflt(void)
 	return ru.ru_minflt;
 }
 
+/* Voluntary (sleeps) or involuntary (preemptions) context switches so far. */
+static long ctxsw(int voluntary)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return voluntary ? ru.ru_nvcsw : ru.ru_nivcsw;
+}
+
 /* ------------------------------------------------------------------ */
 /* the echo server: reads every byte, frees, replies with 0 bytes */
 
@@ -147,6 +160,8 @@ struct server_stats {
 	uint64_t txns;
 	uint64_t faults;
 	uint64_t oneway;
+	/* times the server waited for work in a oneway round (voluntary switches) */
+	uint64_t sleeps;
 	/* now_us() when the last oneway transaction of the round arrived */
 	double last_oneway_us;
 	/* time of the first read of each sync buffer (a receiver fault) */
@@ -179,7 +194,7 @@ static int serve(struct bd *b, int up, int down)
 {
 	struct server_stats st = { 0 };
 	uint64_t expect = UINT64_MAX;
-	long f0 = minflt();
+	long f0 = minflt(), s0 = ctxsw(1);
 	struct bev ev;
 	int r;
 
@@ -187,10 +202,12 @@ static int serve(struct bd *b, int up, int down)
 		if (st.oneway >= expect) {
 			/* a oneway round is complete: report it, serve the next */
 			st.faults = minflt() - f0;
+			st.sleeps = ctxsw(1) - s0;
 			if (write(up, &st, sizeof(st)) != sizeof(st))
 				return 1;
 			memset(&st, 0, sizeof(st));
 			f0 = minflt();
+			s0 = ctxsw(1);
 			expect = UINT64_MAX;
 		}
 		r = bd_next(b, &ev, 200);
@@ -439,13 +456,13 @@ static double start_line_release(struct start_line *sl, int n)
 static int w2_round(struct server *s, int n, int per, size_t size,
 		    const char *mode)
 {
-	uint64_t *shared, sent = 0, failed = 0;
+	uint64_t *shared, sent = 0, failed = 0, preempts = 0;
 	struct server_stats st;
 	struct start_line sl;
 	double t0, t1;
 	int i;
 
-	shared = mmap(NULL, 2 * n * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+	shared = mmap(NULL, 3 * n * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED)
 		die("mmap shared");
@@ -466,10 +483,11 @@ static int w2_round(struct server *s, int n, int per, size_t size,
 					    NULL, 0, 0, &rep);
 				if (r == BR_TRANSACTION_COMPLETE ||
 				    r == BR_ONEWAY_SPAM_SUSPECT)
-					shared[2 * i]++;
+					shared[3 * i]++;
 				else
-					shared[2 * i + 1]++;
+					shared[3 * i + 1]++;
 			}
+			shared[3 * i + 2] = ctxsw(0);
 			_exit(0);
 		}
 	}
@@ -477,10 +495,11 @@ static int w2_round(struct server *s, int n, int per, size_t size,
 	for (i = 0; i < n; i++)
 		wait(NULL);
 	for (i = 0; i < n; i++) {
-		sent += shared[2 * i];
-		failed += shared[2 * i + 1];
+		sent += shared[3 * i];
+		failed += shared[3 * i + 1];
+		preempts += shared[3 * i + 2];
 	}
-	munmap(shared, 2 * n * sizeof(uint64_t));
+	munmap(shared, 3 * n * sizeof(uint64_t));
 	/* the server reports the round once all delivered ones arrived */
 	sync_send(s->down, sent);
 	if (read(s->up, &st, sizeof(st)) != sizeof(st)) {
@@ -496,10 +515,13 @@ static int w2_round(struct server *s, int n, int per, size_t size,
 	printf("BENCH {\"w\": \"w2\", \"senders\": %d, \"payload\": %zu, "
 	       "\"mode\": \"%s\", \"attempted\": %d, \"delivered\": %llu, "
 	       "\"failed\": %llu, \"tput_per_s\": %.1f, "
-	       "\"rx_faults_per_txn\": %.3f}\n",
+	       "\"rx_faults_per_txn\": %.3f, \"rx_sleeps_per_txn\": %.3f, "
+	       "\"tx_preempts_per_txn\": %.3f}\n",
 	       n, size, mode, n * per, (unsigned long long)st.oneway,
 	       (unsigned long long)failed, st.oneway / ((t1 - t0) / 1e6),
-	       st.oneway ? (double)st.faults / st.oneway : 0.0);
+	       st.oneway ? (double)st.faults / st.oneway : 0.0,
+	       st.oneway ? (double)st.sleeps / st.oneway : 0.0,
+	       (double)preempts / (n * per));
 	return 0;
 }
 
