@@ -350,6 +350,12 @@ def write_outputs(report: BenchReport, out_dir: Path) -> list[Path]:
     return written
 
 
+def num(x: float) -> str:
+    """A cell's number: one decimal from 1 up, three significant digits below (a rate
+    per transaction such as 0.004 would otherwise read 0.0)."""
+    return f"{x:.1f}" if abs(x) >= 1 or x == 0 else f"{x:.3g}"
+
+
 def markdown(report: BenchReport) -> str:
     req = report.request
     tc = report.toolchain
@@ -391,7 +397,7 @@ def markdown(report: BenchReport) -> str:
         cells = []
         for v in req.variants:
             cell = row.get(v)
-            cells.append(f"{cell['median']:.1f} [{cell['min']:.1f}..{cell['max']:.1f}]"
+            cells.append(f"{num(cell['median'])} [{num(cell['min'])}..{num(cell['max'])}]"
                          if isinstance(cell, dict) else "-")
         ratios = []
         for v in req.variants:

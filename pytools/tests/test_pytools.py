@@ -579,6 +579,15 @@ def test_bench_goals_point_the_right_way() -> None:
     assert bench.goal_verdict("scan_us", 1.5) == "context"
 
 
+def test_bench_cells_keep_small_rates_readable() -> None:
+    from pytools import bench
+
+    assert bench.num(24823.25) == "24823.2"
+    assert bench.num(1.0) == "1.0"
+    assert bench.num(0.0042) == "0.0042"
+    assert bench.num(0.0) == "0.0"
+
+
 def test_bench_report_states_accelerator_and_command(tmp_path: Path) -> None:
     from pytools import bench
 
