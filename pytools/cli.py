@@ -72,6 +72,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kunit-attr", metavar="FILTER",
                    help="run only the KUnit cases whose attributes match FILTER "
                         "(kunit.filter), e.g. 'speed>slow' to leave out the slow cases")
+    p.add_argument("-K", dest="options", action="append", default=[], metavar="CONFIG_FOO=y",
+                   help="extra kernel config option for the in-kernel tiers' kernels "
+                        "(repeatable), e.g. -K CONFIG_KASAN=n with --config debug")
     p = sub.add_parser("bench", help="benchmark the Rust allocator against the C allocator")
     _common(p)
     p.add_argument("--quick", action="store_true",
@@ -175,6 +178,7 @@ def dispatch(args: argparse.Namespace, s: settings_mod.Settings, runner: Runner)
             cpus=args.cpus if args.cpus is not None else TestRequest.cpus,
             kunit_filter=args.kunit_filter,
             kunit_attr=args.kunit_attr,
+            options=tuple(args.options),
         )
         report = TestRun(s, runner).run(test_req)
         if args.json:

@@ -147,6 +147,9 @@ class TestRequest:
     # kunit.filter (test attributes), e.g. "speed>slow" leaves out the cases
     # marked slow, the upstream exhaustive case among them.
     kunit_attr: str | None = None
+    # Extra kernel config options (-K) for every in-kernel boot's build, e.g.
+    # CONFIG_KASAN=n on the debug config; the report lists them.
+    options: tuple[str, ...] = ()
 
     def kunit_params(self) -> dict[str, str]:
         """The KUnit filter parameters for the kernel command line."""
@@ -182,6 +185,8 @@ class TestReport:
     # KUnit filters the boots ran with (kernel parameter -> value): a
     # filtered run must say what it left out.
     kunit_filters: dict[str, str] = field(default_factory=dict)
+    # Extra config options (-K) the in-kernel tiers' kernels were built with.
+    options: list[str] = field(default_factory=list)
 
     def allocator_divergences(self) -> list[str]:
         """Cases whose status differs between allocators (same tier and config)."""
@@ -214,6 +219,7 @@ class TestReport:
             "accel_reason": self.accel_reason,
             "timings_seconds": {k: round(v, 1) for k, v in self.timings.items()},
             "kunit_filters": self.kunit_filters,
+            "config_options": self.options,
             "designed_divergences": self.divergences,
             "allocator_divergences": self.allocator_divergences(),
             "results": [asdict(row) for row in self.results],
@@ -333,7 +339,8 @@ class TestRun:
         builder = Builder(self.s, self.runner, say=self.say)
         programs: list[GuestProgram] = []
         try:
-            result = builder.build(BuildRequest(alloc=alloc, config=config))
+            result = builder.build(BuildRequest(alloc=alloc, config=config,
+                                                options=req.options))
             if "e2e" in req.tiers:
                 programs.append(e2e_program(build_guest_programs(self.s, self.runner), alloc))
             if "kselftest" in req.tiers:
@@ -416,6 +423,7 @@ class TestRun:
         self.report.accel, self.report.accel_reason = accel.name, accel.reason
         self.say(f"accelerator: {accel.name} ({accel.reason})")
         self.report.kunit_filters = req.kunit_params()
+        self.report.options = list(req.options)
         if "cargo" in req.tiers:
             self.timed("cargo", self.cargo)
         if "lint" in req.tiers:
@@ -454,6 +462,8 @@ def summary(report: TestReport) -> str:
     out.append(f"accelerator: {report.accel}; timings: {timings}")
     for param, value in report.kunit_filters.items():
         out.append(f"KUnit filtered: {param}={value} (cases it leaves out did not run)")
+    if report.options:
+        out.append(f"kernels built with: {' '.join(report.options)}")
     c = report.counts()
     out.append(f"pytools: {c['pass']} passed, {c['fail'] + c['error']} failed, "
                f"{c['skip']} skipped")

@@ -424,6 +424,14 @@ def test_the_kmemleak_step_follows_the_built_config(tmp_path: Path) -> None:
     assert not testing.has_kmemleak(result)
 
 
+def test_test_takes_config_options_and_reports_them() -> None:
+    args = cli.parser().parse_args(["test", "--config", "debug", "-K", "CONFIG_KASAN=n"])
+    assert args.options == ["CONFIG_KASAN=n"]
+    report = testing.TestReport(options=["CONFIG_KASAN=n"])
+    assert report.to_json()["config_options"] == ["CONFIG_KASAN=n"]
+    assert "kernels built with: CONFIG_KASAN=n" in testing.summary(report)
+
+
 def test_a_kunit_filter_narrows_the_expected_suites() -> None:
     every = testing.expected_kunit("rust")
     assert "binder_alloc" in every and "binder_alloc_fault" in every
