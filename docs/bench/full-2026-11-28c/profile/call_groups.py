@@ -12,18 +12,18 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]
                        / "full-2026-11-27h" / "profile"))
-from fault_tbs import clean_calls, namer, text_symbols  # noqa: E402
+from fault_tbs import clean_calls, text_symbols  # noqa: E402
 
 log, vmlinux, func, callers, n = sys.argv[1:6]
 size = int(n)
 syms = text_symbols(vmlinux)
-sym = namer(syms)
-calls, _ = clean_calls(log, syms, func, set(callers.split(",")))
-disturb = {name for _, name in syms if name.startswith("asm_sysvec_") or name == "__schedule"}
+calls, clean = clean_calls(log, syms, func, set(callers.split(",")))
+# clean_calls() decides which calls are clean; its list holds the same call objects.
+clean_ids = {id(c) for c in clean}
 print(f"{func}: {len(calls)} calls")
 for g in range(0, len(calls), size):
     group = calls[g:g + size]
-    lens = sorted(len(c) for c in group if not disturb.intersection(sym(pc) for pc in c))
+    lens = sorted(len(c) for c in group if id(c) in clean_ids)
     if not lens:
         print(f"  calls {g}..{g + len(group) - 1}: none clean")
         continue
