@@ -72,6 +72,19 @@ SETUP = {
 # the guest that the clocksource really is the TSC.
 CLOCK_CHECK = ("cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource) && "
                "echo \"# clocksource: $cs\" && [ \"$cs\" = tsc ]")
+# The guest's clock. "host": the TSC runs at the host's rate (CLOCK_CHECK
+# above), so times are wall times of the emulation, with the host's noise in
+# them (5 to 10% a row between full runs here). "icount": QEMU counts guest
+# instructions and the guest's clock advances 1 ns per instruction executed
+# (the TSC at 1 GHz), skipping idle time to the next timer: every time is
+# then a count of the guest's instructions, the same from boot to boot, with
+# no host load, translation or softmmu cost in it. icount runs the vCPUs
+# round-robin on one host thread, each CPU's clock counting the others'
+# instructions; W4's reclaimer then did not run once in 4000 transactions,
+# so icount boots one vCPU.
+CLOCKS = ("host", "icount")
+ICOUNT_QEMU_OPTS = ("-icount shift=0,sleep=off",)
+ICOUNT_TSC_KHZ = 1_000_000
 BENCH_LINE = re.compile(r"^BENCH (\{.*\})\s*$")
 KEY_FIELDS = ("w", "payload", "mode", "senders", "clients", "procs")
 # Metric -> True when higher is better (throughput); False when lower is;
@@ -119,6 +132,7 @@ class BenchRequest:
     timeout: float = 3600.0
     command_line: str = "pytools bench"
     options: tuple[str, ...] = ()
+    clock: str = "host"
 
 
 def allocators(variants: tuple[str, ...]) -> list[str]:
@@ -257,6 +271,12 @@ class Bench:
                 raise PytoolsError(f"unknown variant {v!r}", f"choose from {', '.join(VARIANTS)}")
         if req.repeats < 1:
             raise PytoolsError("--repeats must be at least 1")
+        if req.clock not in CLOCKS:
+            raise PytoolsError(f"unknown clock {req.clock!r}", f"choose from {', '.join(CLOCKS)}")
+        if req.clock == "icount" and req.cpus != 1:
+            raise PytoolsError(f"--clock icount boots one vCPU, {req.cpus} asked for",
+                               "with more, TCG runs them round-robin and each CPU's clock "
+                               "counts the others' instructions")
         builder = Builder(self.s, self.runner, say=self.say)
         images: dict[str, BuildResult] = {}
         for alloc in allocators(req.variants):
@@ -264,11 +284,17 @@ class Bench:
                 alloc=alloc, config="minimal", options=build_options(alloc, req.options)))
         guest = build_guest_programs(self.s, self.runner)
         accel = probe_accel(self.s, self.runner, next(iter(images.values())).image)
-        self.say(f"[bench] accelerator: {accel.name} ({accel.reason})")
+        self.say(f"[bench] accelerator: {accel.name} ({accel.reason}); clock: {req.clock}")
+        if req.clock == "icount" and accel.name != "tcg":
+            raise PytoolsError("--clock icount needs TCG (QEMU counts instructions only when "
+                               f"it emulates them), and {accel.name} was found to work",
+                               "use the default --clock host")
         first = next(iter(images.values()))
         report = BenchReport(accel.name, accel.reason, req,
                              dict(first.metadata.get("toolchain", {})))  # type: ignore[call-overload]
-        khz = host_tsc_khz()
+        icount = req.clock == "icount"
+        khz = ICOUNT_TSC_KHZ if icount else host_tsc_khz()
+        qemu_opts = list(ICOUNT_QEMU_OPTS) if icount else []
         base_append = ["kunit.enable=0", f"tsc_early_khz={khz}", "tsc=reliable"]
         argv = [str(guest / "binder_bench")] + (["--quick"] if req.quick else [])
         if req.only:
@@ -281,7 +307,8 @@ class Bench:
                 start = time.monotonic()
                 run = run_guest(self.s, self.runner, image, cmd, accel=accel.name,
                                 timeout=req.timeout, cpus=req.cpus, memory=req.memory,
-                                append=base_append + list(APPEND.get(v, ())))
+                                append=base_append + list(APPEND.get(v, ())),
+                                qemu_opts=qemu_opts)
                 samples = parse_bench(run.lines)
                 reports = run.kernel_reports()
                 report.boots.append({"variant": v, "repeat": rep, "exit": run.returncode,
@@ -335,6 +362,7 @@ def write_outputs(report: BenchReport, out_dir: Path) -> list[Path]:
         "repeats": report.request.repeats,
         "quick": report.request.quick,
         "vcpus": report.request.cpus,
+        "clock": report.request.clock,
         "memory": report.request.memory,
         "boots": report.boots,
         "aggregate": report.aggregate(),
@@ -374,12 +402,24 @@ def markdown(report: BenchReport) -> str:
         f"* Kernel: Linux 7.3.4 (Debian linux-source-7.3), `minimal` config with {options}; "
         f"toolchain: rustc {tc.get('rustc', '?')}, bindgen {tc.get('bindgen', '?')}, "
         f"{tc.get('clang', '?')}.",
-        f"* Guest: {req.cpus} vCPUs, {req.memory}, identical QEMU settings and root filesystem "
+        f"* Guest: {req.cpus} vCPU{'s' if req.cpus != 1 else ''}, {req.memory}, identical QEMU settings and root filesystem "
         f"for every variant; variants interleaved ({', '.join(req.variants)}, "
         f"{req.variants[0]}, ...), "
         f"{req.repeats} repeats{' (quick mode)' if req.quick else ''}. Guest clocksource: "
-        "the TSC at the host's rate (`tsc_early_khz`, checked in the guest); the minimal "
-        "config's fallback, jiffies, has 4 ms resolution.",
+        + ("the TSC at 1 GHz of instructions (below; `tsc_early_khz`, checked in the guest)."
+           if req.clock == "icount" else
+           "the TSC at the host's rate (`tsc_early_khz`, checked in the guest); the minimal "
+           "config's fallback, jiffies, has 4 ms resolution."),
+        ("* Clock: **icount** (QEMU `" + " ".join(ICOUNT_QEMU_OPTS) + "`): the guest's clock "
+         "advances 1 ns per guest instruction executed, so every time and rate here counts "
+         "the guest's instructions, the same from boot to boot: no host load, translation or "
+         "softmmu cost is in it. Every instruction weighs the same (one iteration of "
+         "`rep movsb`, one byte, counts as one instruction, so copies weigh more than on "
+         "hardware) and idle time skips to the next timer. One vCPU: icount runs vCPUs "
+         "round-robin, each CPU's clock counting the others' instructions."
+         if req.clock == "icount" else
+         "* Clock: **host**: times are wall times of the emulation, with the host's noise "
+         "in them."),
         "* Cells: median [min..max] over the repeats. Ratio: the variant's median over C's."
         + (" `c-fault` is a control, C with the receiver's fault mapping the pages "
            "(`binder_linux.alloc_c_fault=1`): c-fault/c is what that design costs with C's "

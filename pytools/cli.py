@@ -90,6 +90,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None,
                    help="report directory (default docs/bench in the repository)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds per boot")
+    p.add_argument("--clock", choices=("host", "icount"), default="host",
+                   help="the guest's clock: host (the TSC at the host's rate, 2 vCPUs; "
+                        "default) or icount (1 ns per guest instruction, 1 vCPU, TCG only: "
+                        "no host noise)")
     return top
 
 
@@ -208,6 +212,8 @@ def bench_main(args: argparse.Namespace, s: settings_mod.Settings, runner: Runne
         timeout=args.timeout,
         command_line="pytools " + " ".join(sys.argv[1:]),
         options=tuple(args.options),
+        clock=args.clock,
+        cpus=1 if args.clock == "icount" else 2,
     )
     if args.out is not None:
         req.out_dir = args.out

@@ -86,7 +86,7 @@ def probe_accel(settings: Settings, runner: Runner, image: Path | None = None) -
 
 
 def vng_argv(image: Path, command: str, *, accel: str, cpus: int, memory: str,
-             append: list[str]) -> list[str]:
+             append: list[str], qemu_opts: list[str] | None = None) -> list[str]:
     # A forced reboot ends QEMU (virtme-ng runs it with -no-reboot) on any
     # config: it needs no ACPI (i8042 reset), where `poweroff -f` without
     # ACPI only halts. The exit status travels in the RC marker line, which
@@ -99,6 +99,9 @@ def vng_argv(image: Path, command: str, *, accel: str, cpus: int, memory: str,
         argv.append("--disable-kvm")
     for item in append:
         argv += ["--append", item]
+    for item in qemu_opts or []:
+        # One token: the value starts with '-', which a separate argument would not survive.
+        argv.append(f"--qemu-opts={item}")
     return argv
 
 
@@ -113,7 +116,8 @@ def guest_cpus(lines: list[str]) -> int | None:
 
 def run_guest(settings: Settings, runner: Runner, image: Path, command: str, *,
               accel: str = "tcg", timeout: float = 600, cpus: int = 1, memory: str = "1G",
-              append: list[str] | None = None, echo: bool = False) -> GuestRun:
+              append: list[str] | None = None, qemu_opts: list[str] | None = None,
+              echo: bool = False) -> GuestRun:
     """Boot ``image``'s kernel, run ``command`` as root, return its status.
 
     Raises GuestError when the guest never reaches the command or does not
@@ -122,7 +126,7 @@ def run_guest(settings: Settings, runner: Runner, image: Path, command: str, *,
     if not image.is_file():
         raise PytoolsError(f"no kernel image at {image}", "run `pytools build-rust` first")
     argv = vng_argv(image, command, accel=accel, cpus=cpus, memory=memory,
-                    append=append or [])
+                    append=append or [], qemu_opts=qemu_opts)
     log_dir = settings.cache / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"guest-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"

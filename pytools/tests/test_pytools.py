@@ -669,6 +669,72 @@ def test_bench_boots_c_fault_on_the_c_kernel_with_its_parameter(
     assert [b["variant"] for b in report.boots] == ["c", "c-fault", "rust"]
 
 
+def _fake_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, accel: str = "tcg"
+                ) -> list[dict[str, object]]:
+    """Bench with a fake build and guest; returns each boot's run_guest() keywords."""
+    from pytools import bench, vm
+
+    boots: list[dict[str, object]] = []
+
+    class FakeBuilder:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def build(self, req: build.BuildRequest) -> build.BuildResult:
+            return build.BuildResult(tmp_path / req.alloc, tmp_path, 1.0, "make", req.alloc)
+
+    def fake_run_guest(s: object, r: object, image: Path, cmd: str, **kw: object) -> vm.GuestRun:
+        boots.append(kw)
+        return vm.GuestRun(0, ['BENCH {"w": "w1", "payload": 0, "tput_per_s": 5.0}'], 1.0, accel)
+
+    monkeypatch.setattr(bench, "Builder", FakeBuilder)
+    monkeypatch.setattr(bench, "build_guest_programs", lambda s, r: tmp_path)
+    monkeypatch.setattr(bench, "probe_accel", lambda s, r, i: vm.Accel(accel, "test"))
+    monkeypatch.setattr(bench, "run_guest", fake_run_guest)
+    monkeypatch.setattr(bench, "host_tsc_khz", lambda: 2445428)
+    return boots
+
+
+def test_bench_icount_boots_one_vcpu_with_a_1_ghz_tsc(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytools import bench
+
+    boots = _fake_bench(tmp_path, monkeypatch)
+    s = settings.Settings(cache=tmp_path, tree=None, config="minimal", arch="x86_64")
+    report = bench.Bench(s, FakeRunner(), say=lambda m: None).run(
+        bench.BenchRequest(variants=("c", "rust"), repeats=1, clock="icount", cpus=1))
+    assert [b["qemu_opts"] for b in boots] == [["-icount shift=0,sleep=off"]] * 2
+    assert all(b["cpus"] == 1 and "tsc_early_khz=1000000" in b["append"]  # type: ignore
+               for b in boots)
+    text = bench.markdown(report)
+    assert "* Clock: **icount**" in text and "1 vCPU," in text
+    boots.clear()
+    bench.Bench(s, FakeRunner(), say=lambda m: None).run(
+        bench.BenchRequest(variants=("c",), repeats=1))
+    assert boots[0]["qemu_opts"] == [] and "tsc_early_khz=2445428" in boots[0]["append"]  # type: ignore
+
+
+def test_bench_icount_refuses_more_vcpus_and_kvm(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytools import bench
+
+    s = settings.Settings(cache=tmp_path, tree=None, config="minimal", arch="x86_64")
+    _fake_bench(tmp_path, monkeypatch)
+    with pytest.raises(PytoolsError, match="boots one vCPU, 2 asked for"):
+        bench.Bench(s, FakeRunner(), say=lambda m: None).run(
+            bench.BenchRequest(variants=("c",), repeats=1, clock="icount", cpus=2))
+    _fake_bench(tmp_path, monkeypatch, accel="kvm")
+    with pytest.raises(PytoolsError, match="needs TCG"):
+        bench.Bench(s, FakeRunner(), say=lambda m: None).run(
+            bench.BenchRequest(variants=("c",), repeats=1, clock="icount", cpus=1))
+
+
+def test_vng_argv_passes_qemu_options_as_one_token() -> None:
+    argv = vm.vng_argv(Path("/b"), "true", accel="tcg", cpus=1, memory="1G", append=[],
+                       qemu_opts=["-icount shift=0,sleep=off"])
+    assert "--qemu-opts=-icount shift=0,sleep=off" in argv
+
+
 def test_host_tsc_khz_needs_a_constant_tsc(tmp_path: Path) -> None:
     from pytools import bench
 
