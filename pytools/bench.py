@@ -402,8 +402,8 @@ def markdown(report: BenchReport) -> str:
         f"* Kernel: Linux 7.3.4 (Debian linux-source-7.3), `minimal` config with {options}; "
         f"toolchain: rustc {tc.get('rustc', '?')}, bindgen {tc.get('bindgen', '?')}, "
         f"{tc.get('clang', '?')}.",
-        f"* Guest: {req.cpus} vCPU{'s' if req.cpus != 1 else ''}, {req.memory}, identical QEMU settings and root filesystem "
-        f"for every variant; variants interleaved ({', '.join(req.variants)}, "
+        f"* Guest: {req.cpus} vCPU{'s' if req.cpus != 1 else ''}, {req.memory}, identical QEMU "
+        f"settings and root filesystem for every variant; variants interleaved ({', '.join(req.variants)}, "
         f"{req.variants[0]}, ...), "
         f"{req.repeats} repeats{' (quick mode)' if req.quick else ''}. Guest clocksource: "
         + ("the TSC at 1 GHz of instructions (below; `tsc_early_khz`, checked in the guest)."
