@@ -11,6 +11,11 @@ RANGES: the kernel's text and the guest program's, e.g.
 0xffffffff81000000..0xffffffff8159d968,0x400000..0x500000 (`nm -n vmlinux`
 for _stext/_etext; the bench programs are static, non-PIE). Pin COMMAND to
 vCPU 0 (`taskset -c 0`): fault_tbs.py reads vCPU 0's blocks only.
+
+ICOUNT=1 boots as `pytools bench --clock icount` does: one vCPU, QEMU's
+-icount shift=0,sleep=off (guest time counted in guest instructions), the
+TSC at 1 GHz. APPEND adds to the kernel command line, e.g.
+APPEND=binder_linux.alloc_c_fault=1.
 """
 import os
 import socket
@@ -23,10 +28,16 @@ mon = log + ".monitor"
 for f in (log, mon):
     if os.path.exists(f):
         os.remove(f)
-argv = ["vng", "--run", img, "--user", "root", "--cpus", "2", "--memory", "2G", "--verbose",
-        "--disable-kvm", "--append", "kunit.enable=0",
-        f"--qemu-opts=-monitor unix:{mon},server,nowait -dfilter {ranges} -D {log}",
-        "--exec", f"echo EXEC-LOG-ON; sleep 4; {command}; echo EXEC-LOG-OFF; sleep 2"]
+icount = os.environ.get("ICOUNT") == "1"
+argv = ["vng", "--run", img, "--user", "root", "--cpus", "1" if icount else "2",
+        "--memory", "2G", "--verbose", "--disable-kvm", "--append", "kunit.enable=0"]
+if icount:
+    argv += ["--append", "tsc_early_khz=1000000 tsc=reliable"]
+if os.environ.get("APPEND"):
+    argv += ["--append", os.environ["APPEND"]]
+argv += [f"--qemu-opts={'-icount shift=0,sleep=off ' if icount else ''}"
+         f"-monitor unix:{mon},server,nowait -dfilter {ranges} -D {log}",
+         "--exec", f"echo EXEC-LOG-ON; sleep 4; {command}; echo EXEC-LOG-OFF; sleep 2"]
 sock = None
 
 
