@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import bisect
 import os
+import pathlib
 import pickle
 import re
 import subprocess
+import sys
 import tempfile
 
-TRACE = re.compile(r"^Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]
+                       / "full-2026-11-27h" / "profile"))
+# The logs here are of one vCPU, so vCPU 0's blocks are all of them.
+from fault_tbs import namer, text_symbols, vcpu0_pcs as pcs  # noqa: E402,F401
+
 END = re.compile(r"\b(j[a-z]+|call|ret|iret[qd]?|syscall|sysret[ql]?|sysexit|ud2|hlt|int3?|"
                  r"sti|popf[q]?|wrmsr|lret|swapgs|int)\b")
 
@@ -40,18 +46,9 @@ class Text:
                     self.ends_block.append(bool(END.search(m.group(2).split("#")[0])))
             with open(cache, "wb") as f:
                 pickle.dump((self.addrs, self.ends_block), f)
-        self.syms: list[tuple[int, str]] = []
-        for line in subprocess.run(["nm", "-n", vmlinux], capture_output=True, text=True,
-                                   check=True).stdout.splitlines():
-            p = line.split()
-            if len(p) >= 3 and p[1] in "tTwW":
-                self.syms.append((int(p[0], 16), p[2]))
-        self.sym_addrs = [a for a, _ in self.syms]
+        self.syms = text_symbols(vmlinux)
+        self.sym = namer(self.syms)
         self._blocks: dict[int, tuple[int, int]] = {}
-
-    def sym(self, pc: int) -> str:
-        i = bisect.bisect_right(self.sym_addrs, pc) - 1
-        return self.syms[i][1] if i >= 0 else "?"
 
     def addr_of(self, name: str) -> int:
         return next(a for a, s in self.syms if s == name)
@@ -71,11 +68,3 @@ class Text:
             self._blocks[pc] = (max(n, 1), self.addrs[i] if i < len(self.addrs) else pc)
         return self._blocks[pc]
 
-
-def pcs(log: str):
-    """The first PC of every block the log shows run, in order."""
-    with open(log, errors="replace") as f:
-        for line in f:
-            m = TRACE.match(line)
-            if m:
-                yield int(m.group(1), 16)
